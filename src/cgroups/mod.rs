@@ -1,0 +1,151 @@
+//! cgroups behind one trait. This milestone places containers (v1, hybrid and v2 hosts)
+//! and applies device rules on v1; the other resources land with the cgroups milestone
+//! and are refused until then (`check_supported`).
+
+mod devices;
+mod v1;
+mod v2;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Result};
+
+pub use devices::DeviceRule;
+
+/// Where a container's cgroup lives in each hierarchy, saved in the state so that every
+/// later command uses what `create` chose.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CgroupPaths {
+    /// "v1" (including hybrid hosts) or "v2".
+    pub layout: String,
+    /// Hierarchy name (a controller list such as "cpu,cpuacct", "name=systemd", or
+    /// "unified") → the container's directory in it.
+    pub dirs: BTreeMap<String, PathBuf>,
+    /// Hierarchy name → its mount point on the host (for the container's cgroup mount).
+    #[serde(default)]
+    pub mounts: BTreeMap<String, PathBuf>,
+}
+
+pub trait CgroupManager {
+    /// Create the container's directories (with parents) and apply the resources.
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<()>;
+    /// Move a process into the container's cgroup in every hierarchy.
+    fn add(&self, pid: i32) -> Result<()>;
+    /// Host pids of every process in the container's cgroup.
+    fn pids(&self) -> Result<Vec<i32>>;
+    /// Remove the container's directories (they must hold no process).
+    fn destroy(&self) -> Result<()>;
+    fn paths(&self) -> &CgroupPaths;
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The manager for a new container: resolve `cgroupsPath` against this host's layout.
+pub fn for_new_container(
+    cgroups_path: Option<&Path>,
+    id: &str,
+    systemd: bool,
+) -> Result<Box<dyn CgroupManager>> {
+    if systemd {
+        return Err(Error::msg(
+            "--systemd-cgroup: systemd is not running on this host (the systemd cgroup driver needs it); use the cgroupfs driver",
+        ));
+    }
+    let rel = match cgroups_path {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from(id),
+    };
+    if rel
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(Error::config(
+            "linux.cgroupsPath",
+            "must not contain \"..\"",
+        ));
+    }
+    if is_unified() {
+        Ok(Box::new(v2::Manager::new(&rel)?))
+    } else {
+        Ok(Box::new(v1::Manager::new(&rel)?))
+    }
+}
+
+/// The manager of an existing container, from its saved paths.
+pub fn from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
+    if paths.layout == "v2" {
+        Box::new(v2::Manager::from_paths(paths.clone()))
+    } else {
+        Box::new(v1::Manager::from_paths(paths.clone()))
+    }
+}
+
+/// A pure cgroup v2 host has cgroup2 mounted at /sys/fs/cgroup itself.
+fn is_unified() -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    nix::sys::statfs::statfs(CGROUP_ROOT)
+        .map(|s| s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
+/// Refuse resource fields this milestone does not apply yet, naming the first one.
+pub fn check_supported(res: &LinuxResources) -> Result<()> {
+    let later = [
+        ("memory", res.memory().is_some()),
+        ("cpu", res.cpu().is_some()),
+        ("pids", res.pids().is_some()),
+        ("blockIO", res.block_io().is_some()),
+        (
+            "hugepageLimits",
+            res.hugepage_limits()
+                .as_ref()
+                .is_some_and(|h| !h.is_empty()),
+        ),
+        ("network", res.network().is_some()),
+        ("rdma", res.rdma().as_ref().is_some_and(|r| !r.is_empty())),
+        (
+            "unified",
+            res.unified().as_ref().is_some_and(|u| !u.is_empty()),
+        ),
+    ];
+    match later.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(Error::Unsupported(format!("linux.resources.{field}"))),
+        None => Ok(()),
+    }
+}
+
+/// mkdir -p, reporting the directory that failed.
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).ctx(|| format!("create cgroup {}", dir.display()))
+}
+
+fn write(path: &Path, value: &str) -> Result<()> {
+    std::fs::write(path, value).ctx(|| format!("write {value:?} to {}", path.display()))
+}
+
+fn read_pids(file: &Path) -> Result<Vec<i32>> {
+    let text = std::fs::read_to_string(file).ctx(|| format!("read {}", file.display()))?;
+    Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// rmdir a cgroup directory; a cgroup whose last process just exited can stay busy for a
+/// moment, so EBUSY is retried briefly with growing pauses.
+fn remove_dir(dir: &Path) -> Result<()> {
+    let mut pause = std::time::Duration::from_micros(200);
+    for _ in 0..14 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            Err(e) => return Err(Error::os(format!("remove cgroup {}", dir.display()), e)),
+        }
+    }
+    std::fs::remove_dir(dir).ctx(|| format!("remove cgroup {}", dir.display()))
+}

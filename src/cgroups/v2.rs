@@ -1,0 +1,79 @@
+//! Pure cgroup v2 hosts: one directory under /sys/fs/cgroup.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+use super::{create_dir, read_pids, remove_dir, write, CgroupManager, CgroupPaths};
+use crate::error::{Error, Result};
+
+pub struct Manager {
+    paths: CgroupPaths,
+}
+
+const KEY: &str = "unified";
+
+impl Manager {
+    pub fn new(rel: &Path) -> Result<Manager> {
+        let base = if rel.is_absolute() {
+            PathBuf::from("/")
+        } else {
+            let text = std::fs::read_to_string("/proc/self/cgroup")
+                .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
+            let own = text
+                .lines()
+                .find_map(|l| l.strip_prefix("0::"))
+                .unwrap_or("/");
+            PathBuf::from(own)
+        };
+        let path = base.join(rel);
+        let dir = Path::new(super::CGROUP_ROOT).join(path.strip_prefix("/").unwrap_or(&path));
+        let mounts = BTreeMap::from([(KEY.to_string(), PathBuf::from(super::CGROUP_ROOT))]);
+        Ok(Manager {
+            paths: CgroupPaths {
+                layout: "v2".into(),
+                dirs: BTreeMap::from([(KEY.to_string(), dir)]),
+                mounts,
+            },
+        })
+    }
+
+    pub fn from_paths(paths: CgroupPaths) -> Manager {
+        Manager { paths }
+    }
+
+    fn dir(&self) -> &Path {
+        &self.paths.dirs[KEY]
+    }
+}
+
+impl CgroupManager for Manager {
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<()> {
+        if resources
+            .and_then(|r| r.devices().as_ref())
+            .is_some_and(|d| !d.is_empty())
+        {
+            return Err(Error::Unsupported(
+                "linux.resources.devices on a cgroup v2 host (the eBPF device filter)".into(),
+            ));
+        }
+        create_dir(self.dir())
+    }
+
+    fn add(&self, pid: i32) -> Result<()> {
+        write(&self.dir().join("cgroup.procs"), &pid.to_string())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        read_pids(&self.dir().join("cgroup.procs"))
+    }
+
+    fn destroy(&self) -> Result<()> {
+        remove_dir(self.dir())
+    }
+
+    fn paths(&self) -> &CgroupPaths {
+        &self.paths
+    }
+}

@@ -1,0 +1,277 @@
+//! The command line: clap definitions mirroring runc's, and the argv normaliser that lets
+//! clap accept urfave/cli's spellings (`-root`, `-root=DIR`, `--detach=false`).
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+pub const DEFAULT_ROOT: &str = "/run/brig";
+
+/// A boolean flag written `--x`, `-x`, or `--x=true|false` (never `--x false`, as in runc).
+fn flag(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .help(help)
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .default_value("false")
+        .value_parser(parse_go_bool)
+        .action(ArgAction::Set)
+}
+
+/// A flag that takes a value.
+fn opt(name: &'static str, help: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .help(help)
+        .num_args(1)
+        .action(ArgAction::Set)
+}
+
+fn id_arg() -> Arg {
+    Arg::new("id")
+        .value_name("container-id")
+        .required(true)
+        .help("the container's id")
+}
+
+/// Go's strconv.ParseBool, which runc uses for `--flag=value`.
+fn parse_go_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {v:?}")),
+    }
+}
+
+fn create_args(cmd: Command) -> Command {
+    cmd.arg(opt("bundle", "path to the root of the bundle directory, defaults to the current directory").short('b'))
+        .arg(opt("console-socket", "path to an AF_UNIX socket which will receive the console's pseudoterminal master"))
+        .arg(opt("pid-file", "file to write the process id to"))
+        .arg(flag("no-pivot", "do not use pivot_root to jail the process inside the rootfs"))
+        .arg(flag("no-new-keyring", "do not create a new session keyring for the container"))
+        .arg(opt("preserve-fds", "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)").default_value("0").value_parser(clap::value_parser!(u32)))
+        .arg(id_arg())
+}
+
+/// A subcommand of a later milestone: it exists, takes any arguments, and says so clearly.
+fn later(name: &'static str, about: &'static str) -> Command {
+    Command::new(name).about(about).arg(
+        Arg::new("args")
+            .num_args(0..)
+            .allow_hyphen_values(true)
+            .trailing_var_arg(true),
+    )
+}
+
+pub fn command() -> Command {
+    Command::new("brig")
+        .about("an OCI container runtime, a drop-in replacement for runc")
+        .disable_version_flag(true)
+        .subcommand_required(false)
+        .arg(Arg::new("version").long("version").short('v').help("print the version").action(ArgAction::SetTrue))
+        .arg(flag("debug", "enable debug logging"))
+        .arg(opt("log", "set the log file to write brig logs to (default is '/dev/stderr')"))
+        .arg(opt("log-format", "set the log format ('text' (default), or 'json')").default_value("text").value_parser(["text", "json"]))
+        .arg(opt("root", "root directory for storage of container state (this should be located in tmpfs)").default_value(DEFAULT_ROOT))
+        .arg(opt("criu", "path to the criu binary used for checkpoint and restore (accepted; checkpointing is not supported yet)"))
+        .arg(flag("systemd-cgroup", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""))
+        .arg(opt("rootless", "ignore cgroup permission errors ('true', 'false', or 'auto')").default_value("auto").value_parser(["true", "false", "auto"]))
+        .subcommand(create_args(Command::new("create").about("create a container")))
+        .subcommand(
+            create_args(Command::new("run").about("create and run a container"))
+                .arg(flag("detach", "detach from the container's process").short('d'))
+                .arg(flag("keep", "do not delete the container after it exits"))
+                .arg(flag("no-subreaper", "disable the use of the subreaper used to reap reparented processes")),
+        )
+        .subcommand(Command::new("start").about("executes the user defined process in a created container").arg(id_arg()))
+        .subcommand(Command::new("state").about("output the state of a container").arg(id_arg()))
+        .subcommand(
+            Command::new("kill")
+                .about("kill sends the specified signal (default: SIGTERM) to the container's init process")
+                .arg(flag("all", "send the specified signal to all processes inside the container").short('a'))
+                .arg(id_arg())
+                .arg(Arg::new("signal").default_value("SIGTERM").help("signal name or number")),
+        )
+        .subcommand(
+            Command::new("delete")
+                .about("delete any resources held by the container often used with detached container")
+                .arg(flag("force", "forcibly deletes the container if it is still running (uses SIGKILL)").short('f'))
+                .arg(id_arg()),
+        )
+        .subcommand(
+            Command::new("list")
+                .about("lists containers started by brig with the given root")
+                .arg(opt("format", "select one of: table or json (default: \"table\")").short('f').default_value("table").value_parser(["table", "json"]))
+                .arg(flag("quiet", "display only container IDs").short('q')),
+        )
+        .subcommand(
+            Command::new("spec")
+                .about("create a new specification file")
+                .arg(opt("bundle", "path to the root of the bundle directory").short('b'))
+                .arg(flag("rootless", "generate a configuration for a rootless container")),
+        )
+        .subcommand(Command::new("features").about("show the enabled features"))
+        .subcommand(later("exec", "execute new process inside the container"))
+        .subcommand(later("ps", "ps displays the processes running inside a container"))
+        .subcommand(later("pause", "pause suspends all processes inside the container"))
+        .subcommand(later("resume", "resumes all processes that have been previously paused"))
+        .subcommand(later("update", "update container resource constraints"))
+        .subcommand(later("events", "display container events such as OOM notifications, cpu, memory, and IO usage statistics"))
+        .subcommand(later("checkpoint", "checkpoint a running container"))
+        .subcommand(later("restore", "restore a container from a previous checkpoint"))
+}
+
+/// Rewrite urfave/cli spellings into clap's: `-root x` → `--root x`, `-root=x` → `--root=x`.
+///
+/// Only the flags before the first positional argument are rewritten, so the arguments of a
+/// container process (`exec ID ps -ef`) pass through untouched.
+pub fn normalise(argv: Vec<String>, root: &Command) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut it = argv.into_iter();
+    out.extend(it.next());
+    let mut cmd = root;
+    let mut positional_seen = false;
+    while let Some(arg) = it.next() {
+        if positional_seen || arg == "--" {
+            out.push(arg);
+            positional_seen = positional_seen || out.last().is_some_and(|a| a == "--");
+            continue;
+        }
+        if let Some(body) = arg.strip_prefix("--") {
+            let takes_value = !body.contains('=') && long_takes_value(cmd, body);
+            out.push(arg);
+            if takes_value {
+                out.extend(it.next());
+            }
+        } else if let Some(body) = arg.strip_prefix('-').filter(|b| b.len() > 1) {
+            let name = body.split('=').next().unwrap_or(body);
+            if find_long(cmd, name).is_some() {
+                let takes_value = !body.contains('=') && long_takes_value(cmd, name);
+                out.push(format!("-{arg}"));
+                if takes_value {
+                    out.extend(it.next());
+                }
+            } else {
+                out.push(arg);
+            }
+        } else if let Some(short) = arg.strip_prefix('-').and_then(|b| b.chars().next()) {
+            let takes_value = cmd
+                .get_arguments()
+                .find(|a| a.get_short() == Some(short))
+                .is_some_and(arg_takes_separate_value);
+            out.push(arg);
+            if takes_value {
+                out.extend(it.next());
+            }
+        } else if let Some(sub) = (std::ptr::eq(cmd, root))
+            .then(|| root.find_subcommand(&arg))
+            .flatten()
+        {
+            cmd = sub;
+            out.push(arg);
+        } else {
+            positional_seen = true;
+            out.push(arg);
+        }
+    }
+    out
+}
+
+fn find_long<'a>(cmd: &'a Command, name: &str) -> Option<&'a Arg> {
+    cmd.get_arguments().find(|a| a.get_long() == Some(name))
+}
+
+fn long_takes_value(cmd: &Command, name: &str) -> bool {
+    find_long(cmd, name).is_some_and(arg_takes_separate_value)
+}
+
+/// A flag consumes the next argument unless it is a boolean (`require_equals`) or a switch.
+fn arg_takes_separate_value(a: &Arg) -> bool {
+    a.get_action().takes_values() && !a.is_require_equals_set()
+}
+
+/// Convenience accessors over clap's matches.
+pub trait MatchesExt {
+    fn bool(&self, name: &str) -> bool;
+    fn str(&self, name: &str) -> Option<&str>;
+}
+
+impl MatchesExt for ArgMatches {
+    fn bool(&self, name: &str) -> bool {
+        self.get_one::<bool>(name).copied().unwrap_or(false)
+    }
+    fn str(&self, name: &str) -> Option<&str> {
+        self.get_one::<String>(name).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalise(args.iter().map(|s| s.to_string()).collect(), &command())
+    }
+
+    #[test]
+    fn single_dash_long_flags_become_double_dash() {
+        assert_eq!(
+            norm(&[
+                "brig",
+                "-root",
+                "/r",
+                "create",
+                "-bundle=/b",
+                "-pid-file",
+                "p",
+                "x"
+            ]),
+            [
+                "brig",
+                "--root",
+                "/r",
+                "create",
+                "--bundle=/b",
+                "--pid-file",
+                "p",
+                "x"
+            ]
+        );
+        assert_eq!(
+            norm(&["brig", "run", "-no-subreaper", "-d", "-b", "/b", "x"]),
+            ["brig", "run", "--no-subreaper", "-d", "-b", "/b", "x"]
+        );
+    }
+
+    #[test]
+    fn arguments_after_the_id_are_untouched() {
+        assert_eq!(
+            norm(&["brig", "exec", "x", "ps", "-root"]),
+            ["brig", "exec", "x", "ps", "-root"]
+        );
+        assert_eq!(
+            norm(&["brig", "kill", "x", "-9"]),
+            ["brig", "kill", "x", "-9"]
+        );
+    }
+
+    #[test]
+    fn bool_flags_take_go_values() {
+        let m = command()
+            .try_get_matches_from(norm(&["brig", "run", "--detach=false", "-keep", "x"]))
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        assert!(!sub.bool("detach"));
+        assert!(sub.bool("keep"));
+    }
+
+    #[test]
+    fn value_after_a_bool_flag_is_positional() {
+        let m = command()
+            .try_get_matches_from(norm(&["brig", "delete", "--force", "x"]))
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        assert!(sub.bool("force"));
+        assert_eq!(sub.str("id"), Some("x"));
+    }
+}

@@ -1,0 +1,29 @@
+use clap::ArgMatches;
+
+use super::{id, Globals};
+use crate::cli::MatchesExt;
+use crate::container::{self, Status};
+use crate::error::{Error, Result};
+
+pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
+    let id = id(m);
+    let force = m.bool("force");
+    let (dir, state) = match container::open(&g.root, id) {
+        // `delete --force` of a container that is already gone succeeds (containerd relies on it).
+        Err(Error::NoSuchContainer) if force => return Ok(0),
+        other => other?,
+    };
+    let status = container::status(&dir.path, &state);
+    match status {
+        Status::Stopped | Status::Created => {}
+        _ if force => {}
+        other => {
+            return Err(Error::msg(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                other.as_str()
+            )))
+        }
+    }
+    container::destroy(dir, &state)?;
+    Ok(0)
+}

@@ -1,0 +1,61 @@
+//! One file per subcommand: read the flags, call the library, print.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::PathBuf;
+
+use clap::ArgMatches;
+
+use crate::cli::MatchesExt;
+use crate::error::{Error, Result};
+use crate::state::StateRoot;
+
+/// The global flags every subcommand may need.
+pub struct Globals {
+    pub root: StateRoot,
+    pub systemd_cgroup: bool,
+}
+
+/// Run the chosen subcommand; Ok holds the process exit code.
+pub fn dispatch(m: &ArgMatches) -> Result<i32> {
+    if m.str("rootless") == Some("true") {
+        return Err(Error::Unsupported(
+            "--rootless=true (rootless containers)".into(),
+        ));
+    }
+    let g = Globals {
+        root: StateRoot::new(&PathBuf::from(
+            m.str("root").unwrap_or(crate::cli::DEFAULT_ROOT),
+        )),
+        systemd_cgroup: m.bool("systemd-cgroup"),
+    };
+    let Some((name, sub)) = m.subcommand() else {
+        return Err(Error::msg("no command given; see brig --help"));
+    };
+    match name {
+        "create" => create::run(&g, sub),
+        "run" => run::run(&g, sub),
+        "start" => start::run(&g, sub),
+        "state" => state::run(&g, sub),
+        "kill" => kill::run(&g, sub),
+        "delete" => delete::run(&g, sub),
+        "list" => list::run(&g, sub),
+        "spec" => spec::run(sub),
+        "features" => features::run(),
+        later => Err(Error::msg(format!(
+            "brig {later} is not implemented yet (see the project's issues for when it lands)"
+        ))),
+    }
+}
+
+fn id(m: &ArgMatches) -> &str {
+    m.str("id").expect("clap requires the id")
+}

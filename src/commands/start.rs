@@ -1,0 +1,39 @@
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+use clap::ArgMatches;
+
+use super::{id, Globals};
+use crate::container::{self, Status};
+use crate::error::{Error, Result};
+
+pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
+    let (dir, state) = container::open(&g.root, id(m))?;
+    match container::status(&dir.path, &state) {
+        Status::Created => {}
+        Status::Stopped => return Err(Error::msg("cannot start a container that has stopped")),
+        Status::Running => return Err(Error::msg("cannot start an already running container")),
+        Status::Paused => return Err(Error::msg("cannot start a paused container")),
+        Status::Creating => {
+            return Err(Error::msg(
+                "cannot start a container that is still being created",
+            ))
+        }
+    }
+    let fifo = dir.fifo();
+    // Non-blocking: a dead init (no reader) fails with ENXIO instead of hanging.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => {
+                Error::msg("cannot start container: its init is no longer waiting")
+            }
+            _ => Error::os(format!("open {}", fifo.display()), e),
+        })?;
+    f.write_all(b"0")
+        .map_err(|e| Error::os("release the container init", e))?;
+    std::fs::remove_file(&fifo).map_err(|e| Error::os(format!("remove {}", fifo.display()), e))?;
+    Ok(0)
+}

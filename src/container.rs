@@ -1,0 +1,284 @@
+//! A container's lifecycle seen from the host: its status, its OCI state, signals, and
+//! tearing it down.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cgroups;
+use crate::error::{Error, Result};
+use crate::state::{ContainerDir, SavedState, StateRoot};
+use crate::sys;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// The OCI state document, shaped exactly as runc prints it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OciState<'a> {
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: &'static str,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    pub owner: &'a str,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// The start time (jiffies since boot) of a live, non-zombie process, from /proc/PID/stat.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    // starttime is field 22 of the line; `rest` starts at field 3.
+    fields.nth(22 - 4)?.parse().ok()
+}
+
+/// The status of a container from its saved state and the live system.
+pub fn status(dir: &Path, state: &SavedState) -> Status {
+    if state.pid == 0 {
+        return Status::Creating;
+    }
+    if process_start_time(state.pid) != Some(state.pid_start) {
+        return Status::Stopped;
+    }
+    if is_frozen(state) {
+        return Status::Paused;
+    }
+    if dir.join(crate::state::EXEC_FIFO).exists() {
+        Status::Created
+    } else {
+        Status::Running
+    }
+}
+
+fn is_frozen(state: &SavedState) -> bool {
+    let v1 = state
+        .cgroup
+        .dirs
+        .iter()
+        .find(|(k, _)| k.split(',').any(|c| c == "freezer"));
+    match v1 {
+        Some((_, dir)) => {
+            std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+        }
+        None => state
+            .cgroup
+            .dirs
+            .get("unified")
+            .filter(|_| state.cgroup.layout == "v2")
+            .and_then(|d| std::fs::read_to_string(d.join("cgroup.freeze")).ok())
+            .is_some_and(|s| s.trim() == "1"),
+    }
+}
+
+/// A pidfd for the container's init, checked against its start time so a reused pid is
+/// never signalled. None when the init is gone.
+pub fn init_pidfd(state: &SavedState) -> Option<OwnedFd> {
+    let fd = sys::pidfd_open(state.pid).ok()?;
+    // Checked after opening: the pidfd pins the process, so the check cannot go stale.
+    (process_start_time(state.pid) == Some(state.pid_start)).then_some(fd)
+}
+
+/// Parse a signal as runc does: a number, or a name with or without SIG, any case.
+pub fn parse_signal(raw: &str) -> Result<i32> {
+    if let Ok(n) = raw.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(Error::msg(format!("unknown signal {raw:?}")));
+    }
+    let upper = raw.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let sig = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "STKFLT" => libc::SIGSTKFLT,
+        "CHLD" | "CLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return rt_signal(name).ok_or_else(|| Error::msg(format!("unknown signal {raw:?}"))),
+    };
+    Ok(sig)
+}
+
+/// RTMIN, RTMIN+n, RTMAX-n.
+fn rt_signal(name: &str) -> Option<i32> {
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let sig = if name == "RTMIN" {
+        min
+    } else if name == "RTMAX" {
+        max
+    } else if let Some(n) = name.strip_prefix("RTMIN+") {
+        min + n.parse::<i32>().ok()?
+    } else if let Some(n) = name.strip_prefix("RTMAX-") {
+        max - n.parse::<i32>().ok()?
+    } else {
+        return None;
+    };
+    (min..=max).contains(&sig).then_some(sig)
+}
+
+/// Send a signal to the init, or with `all` to every process in the container's cgroup.
+pub fn signal(state: &SavedState, sig: i32, all: bool) -> Result<()> {
+    let pidfd = init_pidfd(state).ok_or(Error::NotRunning)?;
+    if all {
+        signal_cgroup(state, sig)?;
+    }
+    match sys::pidfd_send_signal(pidfd.as_fd(), sig) {
+        Ok(()) => Ok(()),
+        // Already dead (zombie): nothing left to signal.
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) && all => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(Error::NotRunning),
+        Err(e) => Err(Error::os(
+            format!("signal the container's init (pid {})", state.pid),
+            e,
+        )),
+    }
+}
+
+fn signal_cgroup(state: &SavedState, sig: i32) -> Result<()> {
+    let cg = cgroups::from_paths(&state.cgroup);
+    for pid in cg.pids()? {
+        // A process may exit between listing and signalling; that is fine.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::try_from(sig).ok(),
+        );
+    }
+    Ok(())
+}
+
+/// Wait until a pidfd's process has exited, without polling.
+pub fn wait_exit(pidfd: &OwnedFd) {
+    let mut fds = [nix::poll::PollFd::new(
+        pidfd.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    loop {
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return,
+        }
+    }
+}
+
+/// Kill every process of the container and wait until they are gone.
+pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
+    let cg = cgroups::from_paths(&state.cgroup);
+    if let Some(pidfd) = init_pidfd(state) {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        wait_exit(&pidfd);
+    }
+    // Without a pid namespace of its own, the init's death does not take the rest along.
+    for _ in 0..100 {
+        let pids = cg.pids().unwrap_or_default();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            if let Ok(fd) = sys::pidfd_open(pid) {
+                let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+                wait_exit(&fd);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remove what a stopped container holds: its cgroup and its state directory.
+pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
+    kill_all_and_wait(state)?;
+    cgroups::from_paths(&state.cgroup).destroy()?;
+    dir.remove()
+}
+
+/// Load a container for a command that changes it (locks its directory).
+pub fn open(root: &StateRoot, id: &str) -> Result<(ContainerDir, SavedState)> {
+    let dir = root.open(id)?;
+    let state = dir.load()?;
+    Ok((dir, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_like_runc() {
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("KILL").unwrap(), 9);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), 9);
+        assert_eq!(parse_signal("sigterm").unwrap(), 15);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert_eq!(
+            parse_signal("NOSIG").unwrap_err().to_string(),
+            "unknown signal \"NOSIG\""
+        );
+        assert!(parse_signal("0").is_err());
+    }
+
+    #[test]
+    fn our_own_process_is_alive() {
+        let me = std::process::id() as i32;
+        assert!(process_start_time(me).is_some());
+        assert!(process_start_time(0).is_none());
+    }
+}

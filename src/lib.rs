@@ -1,0 +1,18 @@
+//! brig: a low-level OCI container runtime, a drop-in replacement for runc.
+//! ARCHITECTURE.md maps each config.json field to the function that applies it.
+
+pub mod cgroups;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod container;
+pub mod create;
+pub mod error;
+pub mod logging;
+pub mod mountopts;
+pub mod process;
+pub mod rootfs;
+pub mod security;
+pub mod spec;
+pub mod state;
+pub mod sys;

@@ -1,0 +1,245 @@
+//! config.json mount options: kernel flags, propagation, recursive attributes, fs data.
+
+use nix::mount::MsFlags;
+
+/// `mount_setattr(2)` attributes (linux/mount.h).
+pub mod attr {
+    pub const RDONLY: u64 = 0x1;
+    pub const NOSUID: u64 = 0x2;
+    pub const NODEV: u64 = 0x4;
+    pub const NOEXEC: u64 = 0x8;
+    pub const ATIME_MASK: u64 = 0x70;
+    pub const RELATIME: u64 = 0x0;
+    pub const NOATIME: u64 = 0x10;
+    pub const STRICTATIME: u64 = 0x20;
+    pub const NODIRATIME: u64 = 0x80;
+    pub const NOSYMFOLLOW: u64 = 0x200000;
+}
+
+#[derive(Debug, Clone)]
+pub struct MountOptions {
+    /// Flags to set on the mount.
+    pub flags: MsFlags,
+    /// Flags the options explicitly clear (`rw`, `suid`, ...); matters for remounts.
+    pub cleared: MsFlags,
+    /// Propagation changes, applied after the mount in order.
+    pub propagation: Vec<MsFlags>,
+    /// Recursive attributes (`rro`, `rnosuid`, ...) for mount_setattr(AT_RECURSIVE).
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    /// Everything else, passed to the filesystem as its data string.
+    pub data: Vec<String>,
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            flags: MsFlags::empty(),
+            cleared: MsFlags::empty(),
+            propagation: Vec::new(),
+            attr_set: 0,
+            attr_clr: 0,
+            data: Vec::new(),
+        }
+    }
+}
+
+impl MountOptions {
+    pub fn is_bind(&self) -> bool {
+        self.flags.contains(MsFlags::MS_BIND)
+    }
+
+    pub fn data_string(&self) -> Option<String> {
+        (!self.data.is_empty()).then(|| self.data.join(","))
+    }
+
+    /// Flags that need a remount to take effect on a bind mount.
+    pub fn remount_flags(&self) -> MsFlags {
+        self.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)
+    }
+}
+
+pub fn propagation(name: &str) -> Option<MsFlags> {
+    Some(match name {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => return None,
+    })
+}
+
+/// (name, clears?, flag)
+const FLAGS: &[(&str, bool, MsFlags)] = &[
+    ("ro", false, MsFlags::MS_RDONLY),
+    ("rw", true, MsFlags::MS_RDONLY),
+    ("nosuid", false, MsFlags::MS_NOSUID),
+    ("suid", true, MsFlags::MS_NOSUID),
+    ("nodev", false, MsFlags::MS_NODEV),
+    ("dev", true, MsFlags::MS_NODEV),
+    ("noexec", false, MsFlags::MS_NOEXEC),
+    ("exec", true, MsFlags::MS_NOEXEC),
+    ("sync", false, MsFlags::MS_SYNCHRONOUS),
+    ("async", true, MsFlags::MS_SYNCHRONOUS),
+    ("dirsync", false, MsFlags::MS_DIRSYNC),
+    ("remount", false, MsFlags::MS_REMOUNT),
+    ("mand", false, MsFlags::MS_MANDLOCK),
+    ("nomand", true, MsFlags::MS_MANDLOCK),
+    ("atime", true, MsFlags::MS_NOATIME),
+    ("noatime", false, MsFlags::MS_NOATIME),
+    ("diratime", true, MsFlags::MS_NODIRATIME),
+    ("nodiratime", false, MsFlags::MS_NODIRATIME),
+    ("relatime", false, MsFlags::MS_RELATIME),
+    ("norelatime", true, MsFlags::MS_RELATIME),
+    ("strictatime", false, MsFlags::MS_STRICTATIME),
+    ("nostrictatime", true, MsFlags::MS_STRICTATIME),
+    ("lazytime", false, MsFlags::MS_LAZYTIME),
+    ("nolazytime", true, MsFlags::MS_LAZYTIME),
+    ("silent", false, MsFlags::MS_SILENT),
+    ("loud", true, MsFlags::MS_SILENT),
+    ("iversion", false, MsFlags::MS_I_VERSION),
+    ("noiversion", true, MsFlags::MS_I_VERSION),
+    ("acl", false, MsFlags::MS_POSIXACL),
+    ("noacl", true, MsFlags::MS_POSIXACL),
+    ("bind", false, MsFlags::MS_BIND),
+    ("defaults", false, MsFlags::empty()),
+];
+
+/// (name, clears?, attribute); the atime ones also reset the atime mask.
+const RECURSIVE: &[(&str, bool, u64)] = &[
+    ("rro", false, attr::RDONLY),
+    ("rrw", true, attr::RDONLY),
+    ("rnosuid", false, attr::NOSUID),
+    ("rsuid", true, attr::NOSUID),
+    ("rnodev", false, attr::NODEV),
+    ("rdev", true, attr::NODEV),
+    ("rnoexec", false, attr::NOEXEC),
+    ("rexec", true, attr::NOEXEC),
+    ("rnodiratime", false, attr::NODIRATIME),
+    ("rdiratime", true, attr::NODIRATIME),
+    ("rnosymfollow", false, attr::NOSYMFOLLOW),
+    ("rsymfollow", true, attr::NOSYMFOLLOW),
+];
+
+const RECURSIVE_ATIME: &[(&str, u64)] = &[
+    ("rrelatime", attr::RELATIME),
+    ("rnoatime", attr::NOATIME),
+    ("rstrictatime", attr::STRICTATIME),
+];
+
+/// The names `features` reports, so it never claims what `parse` refuses.
+pub fn known_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = FLAGS.iter().map(|f| f.0).collect();
+    names.extend(RECURSIVE.iter().map(|f| f.0));
+    names.extend(RECURSIVE_ATIME.iter().map(|f| f.0));
+    names.extend([
+        "rbind",
+        "nosymfollow",
+        "symfollow",
+        "ratime",
+        "rnorelatime",
+        "rnostrictatime",
+    ]);
+    names.extend([
+        "private",
+        "rprivate",
+        "shared",
+        "rshared",
+        "slave",
+        "rslave",
+        "unbindable",
+        "runbindable",
+    ]);
+    names.sort_unstable();
+    names
+}
+
+pub fn parse(options: &[String]) -> Result<MountOptions, String> {
+    let mut o = MountOptions::default();
+    for opt in options {
+        let name = opt.as_str();
+        if let Some(&(_, clears, flag)) = FLAGS.iter().find(|f| f.0 == name) {
+            if clears {
+                o.flags.remove(flag);
+                o.cleared.insert(flag);
+            } else {
+                o.flags.insert(flag);
+            }
+        } else if name == "rbind" {
+            o.flags.insert(MsFlags::MS_BIND | MsFlags::MS_REC);
+        } else if name == "nosymfollow" || name == "symfollow" {
+            // MS_NOSYMFOLLOW (Linux 5.10) is not in every libc's MsFlags.
+            let f = MsFlags::from_bits_retain(256);
+            if name == "nosymfollow" {
+                o.flags.insert(f)
+            } else {
+                o.flags.remove(f);
+                o.cleared.insert(f)
+            }
+        } else if let Some(p) = propagation(name) {
+            o.propagation.push(p);
+        } else if let Some(&(_, clears, a)) = RECURSIVE.iter().find(|f| f.0 == name) {
+            if clears {
+                o.attr_clr |= a
+            } else {
+                o.attr_set |= a
+            }
+        } else if let Some(&(_, a)) = RECURSIVE_ATIME.iter().find(|f| f.0 == name) {
+            o.attr_clr |= attr::ATIME_MASK;
+            o.attr_set |= a;
+        } else if name == "ratime" || name == "rnorelatime" || name == "rnostrictatime" {
+            o.attr_clr |= attr::ATIME_MASK;
+        } else if matches!(name, "tmpcopyup" | "idmap" | "ridmap") || name.starts_with("idmap=") {
+            return Err(format!("mount option {name:?} is not supported yet"));
+        } else if name.is_empty() {
+            return Err("empty mount option".into());
+        } else {
+            o.data.push(opt.clone());
+        }
+    }
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(opts: &[&str]) -> MountOptions {
+        parse(&opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn flags_propagation_and_data_are_separated() {
+        let o = p(&[
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+            "rslave",
+            "rro",
+        ]);
+        assert!(o
+            .flags
+            .contains(MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME));
+        assert_eq!(o.data_string().as_deref(), Some("mode=755,size=65536k"));
+        assert_eq!(o.propagation, vec![MsFlags::MS_SLAVE | MsFlags::MS_REC]);
+        assert_eq!(o.attr_set, attr::RDONLY);
+    }
+
+    #[test]
+    fn rw_clears_ro_and_rbind_is_recursive() {
+        let o = p(&["ro", "rw", "rbind"]);
+        assert!(!o.flags.contains(MsFlags::MS_RDONLY));
+        assert!(o.cleared.contains(MsFlags::MS_RDONLY));
+        assert!(o.flags.contains(MsFlags::MS_BIND | MsFlags::MS_REC));
+    }
+
+    #[test]
+    fn unsupported_options_are_errors() {
+        assert!(parse(&["tmpcopyup".to_string()]).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! The socketpair between brig and the container's init: small framed messages.
+//! SOCK_SEQPACKET keeps message boundaries and reports the peer's exit as EOF, which is
+//! how an init notices that its creator died mid-create.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+
+use crate::error::{Context, Error, Result};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// parent → child: cgroup joined (and id maps written): start setting up.
+    Go,
+    /// parent → child: the id maps asked for with MapRequest are written.
+    Mapped,
+    /// parent → child: state is saved; wait on the exec fifo for `start`.
+    Commit,
+    /// parent → child: exec the process now (`run`).
+    Exec,
+    /// child → parent: the child unshared a user namespace; write its id maps.
+    MapRequest,
+    /// child → parent: the pid (in brig's pid namespace) of the forked container init.
+    InitPid(i32),
+    /// child → parent: everything is set up; the init waits for Commit or Exec.
+    Ready,
+    /// child → parent: setup failed.
+    Error(String),
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+impl Channel {
+    pub fn pair() -> Result<(Channel, Channel)> {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .ctx(|| "create the init channel (socketpair)")?;
+        Ok((Channel { fd: a }, Channel { fd: b }))
+    }
+
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let mut buf = Vec::with_capacity(8);
+        match msg {
+            Msg::Go => buf.push(1),
+            Msg::Mapped => buf.push(2),
+            Msg::Commit => buf.push(3),
+            Msg::Exec => buf.push(4),
+            Msg::MapRequest => buf.push(10),
+            Msg::InitPid(pid) => {
+                buf.push(11);
+                buf.extend_from_slice(&pid.to_le_bytes());
+            }
+            Msg::Ready => buf.push(12),
+            Msg::Error(text) => {
+                buf.push(13);
+                buf.extend_from_slice(text.as_bytes());
+            }
+        }
+        send(
+            self.fd.as_fd().as_raw_fd_compat(),
+            &buf,
+            MsgFlags::MSG_NOSIGNAL,
+        )
+        .ctx(|| "send on the init channel")?;
+        Ok(())
+    }
+
+    /// The next message; None when the peer has gone away.
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let mut buf = vec![0u8; 65536];
+        let n = loop {
+            match recv(
+                self.fd.as_fd().as_raw_fd_compat(),
+                &mut buf,
+                MsgFlags::empty(),
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other.ctx(|| "receive on the init channel")?,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        let body = &buf[1..n];
+        let msg = match buf[0] {
+            1 => Msg::Go,
+            2 => Msg::Mapped,
+            3 => Msg::Commit,
+            4 => Msg::Exec,
+            10 => Msg::MapRequest,
+            11 if body.len() == 4 => {
+                Msg::InitPid(i32::from_le_bytes([body[0], body[1], body[2], body[3]]))
+            }
+            12 => Msg::Ready,
+            13 => Msg::Error(String::from_utf8_lossy(body).into_owned()),
+            tag => return Err(Error::msg(format!("init channel: unknown message {tag}"))),
+        };
+        Ok(Some(msg))
+    }
+
+    /// Wait for one specific message; EOF or anything else is an error.
+    pub fn expect(&self, want: Msg) -> Result<()> {
+        match self.recv()? {
+            Some(m) if m == want => Ok(()),
+            Some(Msg::Error(e)) => Err(Error::msg(e)),
+            Some(m) => Err(Error::msg(format!(
+                "init channel: expected {want:?}, got {m:?}"
+            ))),
+            None => Err(Error::msg(
+                "the runtime went away before the container was created",
+            )),
+        }
+    }
+}
+
+/// nix 0.30's send/recv take raw fds.
+trait RawCompat {
+    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd;
+}
+
+impl RawCompat for std::os::fd::BorrowedFd<'_> {
+    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.as_raw_fd()
+    }
+}

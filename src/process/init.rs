@@ -1,0 +1,336 @@
+//! Inside the container: the ordered steps from fork to execve. `run` reads top to bottom
+//! as the sequence; each step is a named function.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid};
+
+use super::channel::{Channel, Msg};
+use super::InitConfig;
+use crate::error::{Context, Error, Result};
+
+/// The child's entry point: run the steps, report a failure to the parent, never return.
+pub fn main(cfg: &InitConfig, ch: Channel) -> ! {
+    let err = match run(cfg, &ch) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ch.send(&Msg::Error(err.to_string()));
+    exit_now(1)
+}
+
+use crate::sys::exit_now;
+
+fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
+    ch.expect(Msg::Go)?;
+    enter_namespaces(cfg, ch)?;
+    if cfg.namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare the cgroup namespace")?;
+    }
+    if cfg.namespaces.in_user_ns() {
+        become_root_in_user_ns()?;
+    }
+    nix::unistd::setsid().ctx(|| "setsid")?;
+    if !cfg.no_new_keyring {
+        join_session_keyring(cfg.id)?;
+    }
+    // Device nodes and directories get exactly the modes the spec gives.
+    nix::sys::stat::umask(Mode::empty());
+    crate::rootfs::setup(cfg)?;
+    set_hostname(cfg)?;
+    crate::rootfs::apply_sysctls(cfg.spec)?;
+    set_rlimits(cfg)?;
+    set_oom_score_adj(cfg)?;
+    let process = cfg
+        .spec
+        .process()
+        .as_ref()
+        .expect("validated: process is present");
+    enter_cwd(process.cwd())?;
+    let env = environment(cfg)?;
+    let exe = find_executable(&process.args().as_ref().expect("validated")[0], &env)?;
+    switch_user(cfg)?;
+    check_cwd()?;
+    nix::sys::stat::umask(Mode::from_bits_truncate(
+        process.user().umask().unwrap_or(0o022) as _,
+    ));
+    if process.no_new_privileges() == Some(true) {
+        nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs")?;
+    }
+    ch.send(&Msg::Ready)?;
+    wait_for_start(cfg, ch)?;
+    exec(cfg, &exe, process.args().as_ref().expect("validated"), &env)
+}
+
+/// Two-step spawns: join and unshare here, then fork the init if pid or time namespaces
+/// only apply to children. The first step reports the init's pid and exits.
+fn enter_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
+    if !cfg.namespaces.two_step() {
+        return Ok(());
+    }
+    super::namespaces::join_and_unshare(&cfg.namespaces, || {
+        ch.send(&Msg::MapRequest)?;
+        ch.expect(Msg::Mapped)
+    })?;
+    if !cfg.namespaces.needs_fork() {
+        return Ok(());
+    }
+    let pid = crate::sys::clone_fork(0).map_err(|e| Error::os("fork the container init", e))?;
+    if pid == 0 {
+        return Ok(());
+    }
+    ch.send(&Msg::InitPid(pid))?;
+    exit_now(0)
+}
+
+/// In a user namespace, setup runs as root of that namespace.
+fn become_root_in_user_ns() -> Result<()> {
+    nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .ctx(|| "become root in the user namespace (setresgid 0; is gid 0 mapped?)")?;
+    nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .ctx(|| "become root in the user namespace (setresuid 0; is uid 0 mapped?)")
+}
+
+/// A session keyring of its own, so the container cannot see the caller's keys.
+fn join_session_keyring(id: &str) -> Result<()> {
+    let name = CString::new(format!("_ses.{id}")).map_err(|_| Error::InvalidId)?;
+    match crate::sys::join_session_keyring(&name) {
+        // Kernels without keyrings: nothing to isolate.
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        other => other.ctx(|| "join a new session keyring"),
+    }
+}
+
+fn set_hostname(cfg: &InitConfig) -> Result<()> {
+    if let Some(h) = cfg.spec.hostname().as_ref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("set hostname {h:?}"))?;
+    }
+    if let Some(d) = cfg.spec.domainname().as_ref().filter(|d| !d.is_empty()) {
+        crate::sys::setdomainname(d).ctx(|| format!("set domainname {d:?}"))?;
+    }
+    Ok(())
+}
+
+fn set_rlimits(cfg: &InitConfig) -> Result<()> {
+    let process = cfg.spec.process().as_ref().expect("validated");
+    for rl in process.rlimits().iter().flatten() {
+        let name = serde_json::to_value(rl.typ())
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let resource = rlimit_resource(&name)
+            .ok_or_else(|| Error::config("process.rlimits", format!("unknown rlimit {name}")))?;
+        let lim = libc::rlimit {
+            rlim_cur: rl.soft(),
+            rlim_max: rl.hard(),
+        };
+        nix::errno::Errno::result(setrlimit(resource, &lim))
+            .ctx(|| format!("setrlimit {name} (soft {}, hard {})", rl.soft(), rl.hard()))?;
+    }
+    Ok(())
+}
+
+fn setrlimit(resource: libc::__rlimit_resource_t, lim: &libc::rlimit) -> libc::c_int {
+    // SAFETY: lim points to a valid rlimit for the duration of the call.
+    unsafe { libc::setrlimit(resource, lim) }
+}
+
+fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => return None,
+    })
+}
+
+fn set_oom_score_adj(cfg: &InitConfig) -> Result<()> {
+    let process = cfg.spec.process().as_ref().expect("validated");
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .ctx(|| format!("set oom_score_adj to {adj}"))?;
+    }
+    Ok(())
+}
+
+/// chdir into the configured cwd as root (it was created inside the rootfs if missing).
+fn enter_cwd(cwd: &Path) -> Result<()> {
+    nix::unistd::chdir(cwd).ctx(|| format!("chdir to cwd ({}) set in config.json", cwd.display()))
+}
+
+/// The cwd must be inside the container's root: a cwd reached through a leaked host fd
+/// would show as "(unreachable)" (CVE-2024-21626).
+fn check_cwd() -> Result<()> {
+    let cwd = nix::unistd::getcwd().ctx(|| "getcwd after entering cwd")?;
+    if !cwd.is_absolute() {
+        return Err(Error::msg(format!(
+            "current working directory is outside of container root: {}",
+            cwd.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The process environment: the spec's, then LISTEN_FDS, then HOME if it is missing.
+fn environment(cfg: &InitConfig) -> Result<Vec<String>> {
+    let process = cfg.spec.process().as_ref().expect("validated");
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    env.extend(cfg.extra_env.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let home = home_of(process.user().uid()).unwrap_or_else(|| "/".into());
+        env.push(format!("HOME={home}"));
+    }
+    Ok(env)
+}
+
+/// The user's home from the container's /etc/passwd, as runc sets it.
+fn home_of(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+    })
+}
+
+/// Resolve args[0] like exec.LookPath inside the container, with runc's error texts,
+/// so a missing binary fails `create` and not `start`.
+fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf> {
+    let check = |p: &Path| -> std::io::Result<()> {
+        let meta = std::fs::metadata(p)?;
+        if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
+            return Err(std::io::Error::from_raw_os_error(libc::EACCES));
+        }
+        Ok(())
+    };
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        return match check(&p) {
+            Ok(()) => Ok(p),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                Err(Error::msg(format!("exec: {arg0:?}: permission denied")))
+            }
+            Err(e) => Err(Error::msg(format!(
+                "exec: {arg0:?}: stat {arg0}: {}",
+                crate::error::errno_text(&e)
+            ))),
+        };
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("");
+    let mut denied = false;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(arg0);
+        match check(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => denied = true,
+            Err(_) => {}
+        }
+    }
+    if denied {
+        return Err(Error::msg(format!("exec: {arg0:?}: permission denied")));
+    }
+    Err(Error::msg(format!(
+        "exec: {arg0:?}: executable file not found in $PATH"
+    )))
+}
+
+/// Drop the bounding set, switch to the configured user keeping capabilities, then set
+/// the remaining capability sets.
+fn switch_user(cfg: &InitConfig) -> Result<()> {
+    let user = cfg.spec.process().as_ref().expect("validated").user();
+    cfg.caps.drop_bounding()?;
+    nix::sys::prctl::set_keepcaps(true).ctx(|| "prctl(PR_SET_KEEPCAPS)")?;
+    let groups: Vec<Gid> = user
+        .additional_gids()
+        .iter()
+        .flatten()
+        .map(|&g| Gid::from_raw(g))
+        .collect();
+    // setgroups is refused in a user namespace whose setgroups file says deny.
+    let setgroups_allowed =
+        std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
+    if setgroups_allowed {
+        nix::unistd::setgroups(&groups)
+            .ctx(|| format!("setgroups {:?}", user.additional_gids()))?;
+    } else if !groups.is_empty() {
+        return Err(Error::msg(
+            "process.user.additionalGids: setgroups is denied in this user namespace",
+        ));
+    }
+    let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
+    nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("setresgid {}", user.gid()))?;
+    nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("setresuid {}", user.uid()))?;
+    nix::sys::prctl::set_keepcaps(false).ctx(|| "prctl(PR_SET_KEEPCAPS)")?;
+    cfg.caps.apply()
+}
+
+/// `create`: block on the exec fifo until `start` writes to it. `run`: go straight on.
+fn wait_for_start(cfg: &InitConfig, ch: &Channel) -> Result<()> {
+    match ch.recv()? {
+        Some(Msg::Exec) => Ok(()),
+        Some(Msg::Commit) => {
+            let fifo = cfg
+                .fifo
+                .as_ref()
+                .ok_or_else(|| Error::msg("no exec fifo to wait on"))?;
+            let mut file = std::fs::File::from(fifo.try_clone().ctx(|| "dup the exec fifo")?);
+            let mut byte = [0u8; 1];
+            loop {
+                match file.read(&mut byte) {
+                    Ok(1) => return Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Ok(_) => return Err(Error::msg("exec fifo closed")),
+                    Err(e) => return Err(Error::os("read the exec fifo", e)),
+                }
+            }
+        }
+        Some(other) => Err(Error::msg(format!("init channel: unexpected {other:?}"))),
+        None => Err(Error::msg(
+            "the runtime went away before the container was created",
+        )),
+    }
+}
+
+fn exec(cfg: &InitConfig, exe: &Path, args: &[String], env: &[String]) -> Result<Infallible> {
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| Error::config("process", format!("{s:?} contains a NUL byte")))
+    };
+    let path = cstr(&exe.to_string_lossy())?;
+    let argv = args.iter().map(|a| cstr(a)).collect::<Result<Vec<_>>>()?;
+    let envp = env.iter().map(|e| cstr(e)).collect::<Result<Vec<_>>>()?;
+    // Nothing but stdio and the preserved fds may reach the container process.
+    crate::sys::cloexec_from(3 + cfg.preserve_fds as i32)
+        .ctx(|| "close inherited file descriptors")?;
+    let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+    // After `start` nobody reads the channel; say it on the container's stderr too.
+    let msg = format!(
+        "exec {}: {}",
+        exe.display(),
+        crate::error::errno_text(&err.into())
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("brig: {msg}\n").as_bytes());
+    Err(Error::msg(msg))
+}

@@ -1,0 +1,174 @@
+//! Which namespaces the container gets new and which it joins by path, and entering them.
+//!
+//! The common case (nothing joined, no time namespace) is one clone with every new
+//! namespace flag. Joining by path, or a new time namespace (which only children enter),
+//! needs a plain fork first, setns/unshare in that child, and one more fork for the init.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+    }
+}
+
+pub struct NamespacePlan {
+    /// Namespaces to create.
+    pub new: CloneFlags,
+    /// Namespaces to join, opened by the parent (user first).
+    pub joins: Vec<(CloneFlags, OwnedFd)>,
+}
+
+impl NamespacePlan {
+    /// Open and check every namespace path; decide what is new.
+    pub fn from_spec(spec: &Spec) -> Result<NamespacePlan> {
+        let mut new = CloneFlags::empty();
+        let mut joins = Vec::new();
+        let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+        for (i, ns) in namespaces.into_iter().flatten().enumerate() {
+            let flag = clone_flag(ns.typ());
+            let Some(path) = ns.path() else {
+                new |= flag;
+                continue;
+            };
+            let field = format!("linux.namespaces[{i}].path");
+            let fd = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags_cloexec()
+                .open(path)
+                .map_err(|e| {
+                    Error::config(
+                        &field,
+                        format!("open {}: {}", path.display(), crate::error::errno_text(&e)),
+                    )
+                })?;
+            let fd = OwnedFd::from(fd);
+            match sys::ns_type(fd.as_fd()) {
+                Ok(t) if t == flag.bits() => {}
+                _ => {
+                    return Err(Error::config(
+                        field,
+                        format!("{} is not a {} namespace", path.display(), ns.typ()),
+                    ))
+                }
+            }
+            joins.push((flag, fd));
+        }
+        // Joining the user namespace first gives the capabilities to join the others.
+        joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
+        Ok(NamespacePlan { new, joins })
+    }
+
+    pub fn two_step(&self) -> bool {
+        !self.joins.is_empty() || self.new.contains(clone_flag(LinuxNamespaceType::Time))
+    }
+
+    /// Flags for the first clone. The cgroup namespace is always unshared later, after the
+    /// process has joined its cgroup, so that the namespace's root is the container's cgroup.
+    pub fn clone_flags(&self) -> CloneFlags {
+        if self.two_step() {
+            CloneFlags::empty()
+        } else {
+            self.new - CloneFlags::CLONE_NEWCGROUP
+        }
+    }
+
+    pub fn new_user(&self) -> bool {
+        self.new.contains(CloneFlags::CLONE_NEWUSER)
+    }
+
+    pub fn in_user_ns(&self) -> bool {
+        self.new_user()
+            || self
+                .joins
+                .iter()
+                .any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER)
+    }
+
+    /// Whether entering needs one more fork: pid and time namespaces apply to children only.
+    pub fn needs_fork(&self) -> bool {
+        let child_only = CloneFlags::CLONE_NEWPID | clone_flag(LinuxNamespaceType::Time);
+        self.two_step()
+            && (self.new.intersects(child_only)
+                || self.joins.iter().any(|(f, _)| child_only.contains(*f)))
+    }
+}
+
+/// Extension so the open above reads plainly.
+trait CloexecOpen {
+    fn custom_flags_cloexec(&mut self) -> &mut Self;
+}
+
+impl CloexecOpen for std::fs::OpenOptions {
+    fn custom_flags_cloexec(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_CLOEXEC)
+    }
+}
+
+/// In the first child of a two-step spawn: join, unshare, and tell the caller whether a
+/// user namespace now needs its id maps.
+pub fn join_and_unshare(
+    plan: &NamespacePlan,
+    request_maps: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    for (flag, fd) in &plan.joins {
+        nix::sched::setns(fd.as_fd(), *flag)
+            .ctx(|| format!("join namespace {}", ns_label(*flag)))?;
+    }
+    if plan.new_user() {
+        nix::sched::unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "unshare the user namespace")?;
+        request_maps()?;
+    }
+    let rest = plan.new - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
+    if !rest.is_empty() {
+        nix::sched::unshare(rest).ctx(|| "unshare namespaces")?;
+    }
+    Ok(())
+}
+
+fn ns_label(flag: CloneFlags) -> &'static str {
+    match flag {
+        CloneFlags::CLONE_NEWNS => "mount",
+        CloneFlags::CLONE_NEWCGROUP => "cgroup",
+        CloneFlags::CLONE_NEWUTS => "uts",
+        CloneFlags::CLONE_NEWIPC => "ipc",
+        CloneFlags::CLONE_NEWUSER => "user",
+        CloneFlags::CLONE_NEWPID => "pid",
+        CloneFlags::CLONE_NEWNET => "network",
+        _ => "time",
+    }
+}
+
+/// Write uid_map and gid_map of `pid` from the spec.
+pub fn write_id_maps(spec: &Spec, pid: i32) -> Result<()> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    for (file, maps) in [
+        ("uid_map", linux.uid_mappings()),
+        ("gid_map", linux.gid_mappings()),
+    ] {
+        let text: String = maps
+            .iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, text).ctx(|| format!("write {path}"))?;
+    }
+    Ok(())
+}

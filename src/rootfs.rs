@@ -1,0 +1,825 @@
+//! The container's root filesystem, set up inside its mount namespace: propagation, the
+//! spec's mounts, /dev, pivot_root (or MS_MOVE + chroot), a read-only root, and masked and
+//! read-only paths.
+//!
+//! Paths from config.json are resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and
+//! mounts target the resulting fd through /proc/self/fd, so a symlink in the image can
+//! never send a mount or a mkdir to the host (CVE-2021-30465, CVE-2024-45310).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{fstat, makedev, mkdirat, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
+use oci_spec::runtime::{LinuxDeviceType, Mount, Spec};
+
+use crate::error::{Context, Error, Result};
+use crate::mountopts::{self, MountOptions};
+use crate::process::InitConfig;
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const NONE: Option<&str> = None;
+
+/// Mount everything and switch into the new root.
+pub fn setup(cfg: &InitConfig) -> Result<()> {
+    let spec = cfg.spec;
+    let linux = spec.linux().as_ref();
+    let propagation = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(mountopts::propagation);
+    // Nothing we mount may propagate back to the host.
+    mount(
+        NONE,
+        "/",
+        NONE,
+        propagation.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC),
+        NONE,
+    )
+    .ctx(|| "set the propagation of / in the container's mount namespace")?;
+    if propagation.is_some_and(|p| p.contains(MsFlags::MS_SHARED)) {
+        make_parent_mount_private(cfg.rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point.
+    mount(
+        Some(cfg.rootfs),
+        cfg.rootfs,
+        NONE,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        NONE,
+    )
+    .ctx(|| format!("bind mount the rootfs {} onto itself", cfg.rootfs.display()))?;
+    let root = open_dir(cfg.rootfs)?;
+    let cwd = spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    mkdir_all_in_root(root.as_fd(), &cwd).map_err(|e| e.wrap("create the process cwd"))?;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mount_entry(cfg, root.as_fd(), m)
+            .map_err(|e| e.wrap(&format!("mounts[{i}] ({})", m.destination().display())))?;
+    }
+    if mounts_dev_tmpfs(spec) {
+        create_default_devices(cfg, root.as_fd())?;
+    }
+    create_spec_devices(cfg, root.as_fd())?;
+    drop(root);
+    if cfg.no_pivot {
+        move_root(cfg.rootfs)?;
+    } else {
+        pivot_root(cfg.rootfs)?;
+    }
+    if let Some(p) = propagation {
+        mount(NONE, "/", NONE, p, NONE).ctx(|| "set rootfsPropagation on /")?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        remount(Path::new("/"), MsFlags::MS_RDONLY)
+            .map_err(|e| e.wrap("make the root read-only"))?;
+    }
+    if let Some(linux) = linux {
+        mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
+        readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
+    }
+    Ok(())
+}
+
+fn open_dir(path: &Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open {}", path.display()))
+}
+
+/// "/a/b" → "a/b"; "/" → "."; `..` stays and is clamped to the root by RESOLVE_IN_ROOT.
+fn relative(path: &Path) -> PathBuf {
+    let rel: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
+        .collect();
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    }
+}
+
+/// Open a path inside the root without leaving it, whatever symlinks the image holds.
+fn open_in_root(
+    root: BorrowedFd,
+    path: &Path,
+    flags: OFlag,
+    resolve: ResolveFlag,
+) -> nix::Result<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(resolve | ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(root, &relative(path), how)
+}
+
+/// mkdir -p inside the root; returns an O_PATH fd of the directory.
+fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let mut cur = open_in_root(root, Path::new("."), flags, ResolveFlag::empty())
+        .ctx(|| "open the rootfs")?;
+    let mut sofar = PathBuf::new();
+    for comp in relative(path).components() {
+        sofar.push(comp);
+        cur = match open_in_root(root, &sofar, flags, ResolveFlag::empty()) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => {
+                match mkdirat(
+                    cur.as_fd(),
+                    comp.as_os_str(),
+                    Mode::from_bits_truncate(0o755),
+                ) {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(Error::os(
+                            format!("mkdir {} in the rootfs", sofar.display()),
+                            e,
+                        ))
+                    }
+                }
+                open_in_root(root, &sofar, flags, ResolveFlag::empty())
+                    .ctx(|| format!("open {} in the rootfs", sofar.display()))?
+            }
+            Err(e) => {
+                return Err(Error::os(
+                    format!("open {} in the rootfs", sofar.display()),
+                    e,
+                ))
+            }
+        };
+    }
+    Ok(cur)
+}
+
+/// Make an empty file (a bind mount target) inside the root; returns an O_PATH fd.
+fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let rel = relative(path);
+    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| Error::msg(format!("{} has no file name", path.display())))?;
+    match openat(
+        parent.as_fd(),
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    ) {
+        Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => {
+            return Err(Error::os(
+                format!("create {} in the rootfs", rel.display()),
+                e,
+            ))
+        }
+    }
+    open_in_root(root, &rel, OFlag::O_PATH, ResolveFlag::empty())
+        .ctx(|| format!("open {} in the rootfs", rel.display()))
+}
+
+/// The magic-link path through which mount(2) reaches an fd's file.
+fn fd_path(fd: &OwnedFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// Flags a user namespace may not clear on a remount; they must be repeated.
+fn locked_flags(path: &str) -> MsFlags {
+    let keep = MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_NOATIME
+        | MsFlags::MS_NODIRATIME
+        | MsFlags::MS_RELATIME;
+    nix::sys::statvfs::statvfs(path)
+        .map(|s| MsFlags::from_bits_truncate(s.flags().bits() as _) & keep)
+        .unwrap_or(MsFlags::empty())
+}
+
+/// Bind-remount with new flags, repeating locked flags if the kernel insists.
+fn remount(target: &Path, flags: MsFlags) -> Result<()> {
+    let flags = flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    let t = target.to_string_lossy();
+    match mount(NONE, t.as_ref(), NONE, flags, NONE) {
+        Err(nix::errno::Errno::EPERM) => {
+            mount(NONE, t.as_ref(), NONE, flags | locked_flags(&t), NONE)
+        }
+        other => other,
+    }
+    .ctx(|| format!("remount {} with {flags:?}", target.display()))
+}
+
+fn mounts_dev_tmpfs(spec: &Spec) -> bool {
+    spec.mounts().iter().flatten().any(|m| {
+        m.destination() == Path::new("/dev")
+            && !mountopts::parse(m.options().as_deref().unwrap_or_default())
+                .is_ok_and(|o| o.is_bind())
+    })
+}
+
+/// Where mounts under /proc may go: only the files lxcfs-style tools replace.
+fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
+    const ALLOWED: &[&str] = &[
+        "/proc/cpuinfo",
+        "/proc/diskstats",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/proc/swaps",
+        "/proc/uptime",
+        "/proc/loadavg",
+        "/proc/slabinfo",
+        "/proc/net/dev",
+        "/proc/sys/kernel/ns_last_pid",
+    ];
+    let clean: PathBuf = dest.components().collect();
+    if clean == Path::new("/proc") {
+        return if typ == "proc" {
+            Ok(())
+        } else {
+            Err(Error::msg(format!(
+                "/proc cannot be mounted as {typ:?} (only procfs)"
+            )))
+        };
+    }
+    if clean.starts_with("/proc") && !ALLOWED.iter().any(|a| clean == Path::new(a)) {
+        return Err(Error::msg(format!(
+            "mounting over {} is not allowed (it is under /proc)",
+            clean.display()
+        )));
+    }
+    Ok(())
+}
+
+fn mount_entry(cfg: &InitConfig, root: BorrowedFd, m: &Mount) -> Result<()> {
+    let opts = mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
+    let typ = m.typ().as_deref().unwrap_or("");
+    let dest = m.destination();
+    check_proc_destination(dest, if opts.is_bind() { "bind" } else { typ })?;
+    let target = if opts.is_bind() {
+        bind_mount(cfg, root, m, &opts)?
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        mount_cgroup(cfg, root, dest, &opts)?
+    } else {
+        mount_fs(root, m, typ, &opts)?
+    };
+    for p in &opts.propagation {
+        mount(NONE, fd_path(&target).as_str(), NONE, *p, NONE)
+            .ctx(|| format!("set propagation {p:?}"))?;
+    }
+    if opts.attr_set != 0 || opts.attr_clr != 0 {
+        crate::sys::mount_setattr_recursive(target.as_fd(), opts.attr_set, opts.attr_clr)
+            .ctx(|| "mount_setattr (recursive options)")?;
+    }
+    Ok(())
+}
+
+/// A bind mount: the target is a directory or a file like its source. Returns the fd of
+/// the new mount's root.
+fn bind_mount(
+    cfg: &InitConfig,
+    root: BorrowedFd,
+    m: &Mount,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
+    let source = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::msg("a bind mount needs a source"))?;
+    let source = cfg.bundle.join(source);
+    let meta =
+        std::fs::metadata(&source).ctx(|| format!("stat bind source {}", source.display()))?;
+    let target = if meta.is_dir() {
+        mkdir_all_in_root(root, m.destination())?
+    } else {
+        create_file_in_root(root, m.destination())?
+    };
+    let rec = opts.flags & MsFlags::MS_REC;
+    mount(
+        Some(&source),
+        fd_path(&target).as_str(),
+        NONE,
+        MsFlags::MS_BIND | rec,
+        NONE,
+    )
+    .ctx(|| format!("bind mount {}", source.display()))?;
+    let top = reopen(root, m.destination())?;
+    let flags = opts.remount_flags();
+    if !flags.is_empty() {
+        remount(Path::new(&fd_path(&top)), flags)?;
+    }
+    Ok(top)
+}
+
+/// After mounting on a path, an fd of the path (followed through the new mount).
+fn reopen(root: BorrowedFd, dest: &Path) -> Result<OwnedFd> {
+    open_in_root(root, dest, OFlag::O_PATH, ResolveFlag::empty())
+        .ctx(|| format!("reopen {} after mounting", dest.display()))
+}
+
+fn mount_fs(root: BorrowedFd, m: &Mount, typ: &str, opts: &MountOptions) -> Result<OwnedFd> {
+    let dest = m.destination();
+    // procfs and sysfs are refused on a symlinked destination (CVE-2019-19921).
+    let target = if typ == "proc" || typ == "sysfs" {
+        match open_in_root(
+            root,
+            dest,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            ResolveFlag::RESOLVE_NO_SYMLINKS,
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ELOOP) => {
+                return Err(Error::msg(format!(
+                    "{} is a symlink in the rootfs; refusing to mount {typ} there",
+                    dest.display()
+                )))
+            }
+            Err(nix::errno::Errno::ENOENT) => mkdir_all_in_root(root, dest)?,
+            Err(e) => {
+                return Err(Error::os(
+                    format!("open {} in the rootfs", dest.display()),
+                    e,
+                ))
+            }
+        }
+    } else {
+        mkdir_all_in_root(root, dest)?
+    };
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| typ.to_string());
+    let data = opts.data_string();
+    let flags = opts.flags - MsFlags::MS_REMOUNT;
+    let res = mount(
+        Some(source.as_str()),
+        fd_path(&target).as_str(),
+        Some(typ),
+        flags,
+        data.as_deref(),
+    );
+    match res {
+        Ok(()) => {}
+        // Outside a namespace the container owns, the kernel refuses a fresh sysfs or
+        // mqueue; bind the host's instead, as runc does.
+        Err(nix::errno::Errno::EPERM) if typ == "sysfs" || typ == "mqueue" => {
+            let host = if typ == "sysfs" {
+                "/sys"
+            } else {
+                "/dev/mqueue"
+            };
+            mount(
+                Some(host),
+                fd_path(&target).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {host} (a new {typ} was refused)"))?;
+            let top = reopen(root, dest)?;
+            let f = opts.remount_flags();
+            if !f.is_empty() {
+                remount(Path::new(&fd_path(&top)), f)?;
+            }
+        }
+        Err(e) => {
+            return Err(Error::os(
+                format!(
+                    "mount {typ} ({source}) with {:?}",
+                    data.as_deref().unwrap_or("")
+                ),
+                e,
+            ))
+        }
+    }
+    reopen(root, dest)
+}
+
+/// /sys/fs/cgroup inside the container. With a cgroup namespace the hierarchies are
+/// mounted fresh (their root is the container's cgroup); without one the container's own
+/// cgroup directories are bind-mounted.
+fn mount_cgroup(
+    cfg: &InitConfig,
+    root: BorrowedFd,
+    dest: &Path,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
+    let cgns = cfg
+        .namespaces
+        .new
+        .contains(nix::sched::CloneFlags::CLONE_NEWCGROUP);
+    let target = mkdir_all_in_root(root, dest)?;
+    let flags = opts.flags - MsFlags::MS_REMOUNT;
+    if cfg.cgroup.layout == "v2" {
+        if cgns {
+            mount(
+                Some("cgroup2"),
+                fd_path(&target).as_str(),
+                Some("cgroup2"),
+                flags,
+                NONE,
+            )
+            .ctx(|| "mount cgroup2")?;
+        } else {
+            let host = &cfg.cgroup.dirs["unified"];
+            mount(
+                Some(host),
+                fd_path(&target).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {}", host.display()))?;
+            let top = reopen(root, dest)?;
+            remount(Path::new(&fd_path(&top)), opts.remount_flags())?;
+        }
+        return reopen(root, dest);
+    }
+    let writable = flags - MsFlags::MS_RDONLY;
+    mount(
+        Some("tmpfs"),
+        fd_path(&target).as_str(),
+        Some("tmpfs"),
+        writable,
+        Some("mode=755"),
+    )
+    .ctx(|| "mount the tmpfs for cgroup hierarchies")?;
+    let top = reopen(root, dest)?;
+    for (name, host_dir) in &cfg.cgroup.dirs {
+        let Some(base) = cfg.cgroup.mounts.get(name).and_then(|m| m.file_name()) else {
+            continue;
+        };
+        let sub_path = dest.join(base);
+        let sub = mkdir_all_in_root(root, &sub_path)?;
+        if cgns {
+            let (fstype, data) = if name == "unified" {
+                ("cgroup2", None)
+            } else {
+                ("cgroup", Some(name.as_str()))
+            };
+            mount(
+                Some("cgroup"),
+                fd_path(&sub).as_str(),
+                Some(fstype),
+                flags,
+                data,
+            )
+            .ctx(|| format!("mount cgroup hierarchy {name}"))?;
+        } else {
+            mount(
+                Some(host_dir),
+                fd_path(&sub).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {}", host_dir.display()))?;
+            let sub_top = reopen(root, &sub_path)?;
+            remount(Path::new(&fd_path(&sub_top)), opts.remount_flags())?;
+        }
+        // Co-mounted controllers (cpu,cpuacct) also answer to each name, as on the host.
+        let base = base.to_string_lossy();
+        if base.contains(',') {
+            for part in base.split(',') {
+                match symlinkat(base.as_ref(), top.as_fd(), part) {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => return Err(Error::os(format!("symlink {part} -> {base}"), e)),
+                }
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        remount(Path::new(&fd_path(&top)), flags)?;
+    }
+    reopen(root, dest)
+}
+
+struct Node<'a> {
+    path: &'a Path,
+    kind: SFlag,
+    mode: u32,
+    major: u64,
+    minor: u64,
+    uid: u32,
+    gid: u32,
+}
+
+/// The devices every container gets when /dev is a fresh tmpfs, and the usual links.
+fn create_default_devices(cfg: &InitConfig, root: BorrowedFd) -> Result<()> {
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let path = PathBuf::from("/dev").join(name);
+        make_node(
+            cfg,
+            root,
+            &Node {
+                path: &path,
+                kind: SFlag::S_IFCHR,
+                mode: 0o666,
+                major,
+                minor,
+                uid: 0,
+                gid: 0,
+            },
+        )?;
+    }
+    let dev = open_in_root(
+        root,
+        Path::new("/dev"),
+        OFlag::O_PATH | OFlag::O_DIRECTORY,
+        ResolveFlag::RESOLVE_NO_SYMLINKS,
+    )
+    .ctx(|| "open /dev in the rootfs")?;
+    let mut links = vec![
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+        ("pts/ptmx", "ptmx"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/proc/kcore", "core"));
+    }
+    for (target, name) in links {
+        match symlinkat(target, dev.as_fd(), name) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => return Err(Error::os(format!("symlink /dev/{name} -> {target}"), e)),
+        }
+    }
+    Ok(())
+}
+
+fn create_spec_devices(cfg: &InitConfig, root: BorrowedFd) -> Result<()> {
+    let devices = cfg.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
+    for (i, d) in devices.into_iter().flatten().enumerate() {
+        let kind = match d.typ() {
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            _ => SFlag::S_IFCHR,
+        };
+        let node = Node {
+            path: d.path(),
+            kind,
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        make_node(cfg, root, &node)
+            .map_err(|e| e.wrap(&format!("linux.devices[{i}] ({})", d.path().display())))?;
+    }
+    Ok(())
+}
+
+/// mknod inside the root; in a user namespace, where mknod is refused, bind the host's node.
+fn make_node(cfg: &InitConfig, root: BorrowedFd, n: &Node) -> Result<()> {
+    let rel = relative(n.path);
+    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| Error::msg("device path has no name"))?;
+    if cfg.namespaces.in_user_ns() {
+        let target = create_file_in_root(root, n.path)?;
+        return mount(
+            Some(n.path),
+            fd_path(&target).as_str(),
+            NONE,
+            MsFlags::MS_BIND,
+            NONE,
+        )
+        .ctx(|| format!("bind mount host device {}", n.path.display()));
+    }
+    match mknodat(
+        parent.as_fd(),
+        name,
+        n.kind,
+        Mode::from_bits_truncate(n.mode),
+        makedev(n.major, n.minor),
+    ) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EEXIST) => return Ok(()),
+        Err(e) => return Err(Error::os(format!("mknod {}", n.path.display()), e)),
+    }
+    fchownat(
+        parent.as_fd(),
+        name,
+        Some(Uid::from_raw(n.uid)),
+        Some(Gid::from_raw(n.gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .ctx(|| format!("chown {}", n.path.display()))
+}
+
+/// pivot_root(".", ".") and detach the old root, which stays stacked underneath.
+fn pivot_root(rootfs: &Path) -> Result<()> {
+    let old = nix::fcntl::open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /")?;
+    let new = nix::fcntl::open(
+        rootfs,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open the rootfs")?;
+    nix::unistd::fchdir(&new).ctx(|| "chdir into the rootfs")?;
+    nix::unistd::pivot_root(".", ".").ctx(|| format!("pivot_root into {}", rootfs.display()))?;
+    nix::unistd::fchdir(&old).ctx(|| "chdir into the old root")?;
+    // The old root must not propagate our unmount to the host.
+    mount(NONE, ".", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
+        .ctx(|| "make the old root a slave")?;
+    umount2(".", MntFlags::MNT_DETACH).ctx(|| "detach the old root")?;
+    nix::unistd::chdir("/").ctx(|| "chdir /")
+}
+
+/// `--no-pivot`: hide what the host mounted outside the rootfs, move the rootfs onto /,
+/// and chroot into it (for roots on a ramdisk, where pivot_root is refused).
+fn move_root(rootfs: &Path) -> Result<()> {
+    let info =
+        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| !p.starts_with(rootfs) && !rootfs.starts_with(p))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        let _ = umount2(&p, MntFlags::MNT_DETACH);
+    }
+    nix::unistd::chdir(rootfs).ctx(|| "chdir into the rootfs")?;
+    mount(Some(rootfs), "/", NONE, MsFlags::MS_MOVE, NONE).ctx(|| "move the rootfs onto /")?;
+    nix::unistd::chroot(".").ctx(|| "chroot into the rootfs")?;
+    nix::unistd::chdir("/").ctx(|| "chdir /")
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// With a shared root, pivot_root needs the mount holding the rootfs to be private.
+fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
+    let info =
+        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let parent = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .filter(|p| rootfs.starts_with(p))
+        .max_by_key(|p| p.components().count())
+        .unwrap_or_else(|| PathBuf::from("/"));
+    mount(NONE, &parent, NONE, MsFlags::MS_PRIVATE, NONE)
+        .ctx(|| format!("make {} private", parent.display()))
+}
+
+/// An fd of the container's /proc, verified to be procfs and not a symlink
+/// (CVE-2019-19921, CVE-2023-27561).
+fn verified_proc() -> Result<OwnedFd> {
+    let fd = nix::fcntl::open(
+        "/proc",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /proc in the container")?;
+    match crate::sys::fs_magic(fd.as_fd()) {
+        Ok(PROC_SUPER_MAGIC) => Ok(fd),
+        _ => Err(Error::msg(
+            "/proc in the container is not procfs; refusing to use it",
+        )),
+    }
+}
+
+/// Hide paths: directories under an empty read-only tmpfs, files under /dev/null — a
+/// /dev/null verified to be the real null device (CVE-2025-31133).
+fn mask_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    verified_proc()?;
+    let null = nix::fcntl::open(
+        "/dev/null",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev/null to mask paths")?;
+    let st = fstat(&null).ctx(|| "stat /dev/null")?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFCHR
+        || st.st_rdev != makedev(1, 3)
+    {
+        return Err(Error::msg("/dev/null in the container is not the null device (char 1:3); refusing to mask with it"));
+    }
+    let root = open_dir(Path::new("/"))?;
+    for p in paths {
+        let fd = match open_in_root(
+            root.as_fd(),
+            Path::new(p),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            ResolveFlag::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("open masked path {p}"), e)),
+        };
+        let is_dir = fstat(&fd)
+            .is_ok_and(|s| SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR);
+        let res = if is_dir {
+            mount(
+                Some("tmpfs"),
+                fd_path(&fd).as_str(),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                NONE,
+            )
+        } else {
+            mount(
+                Some(fd_path(&null).as_str()),
+                fd_path(&fd).as_str(),
+                NONE,
+                MsFlags::MS_BIND,
+                NONE,
+            )
+        };
+        res.ctx(|| format!("mask {p}"))?;
+    }
+    Ok(())
+}
+
+/// Make paths read-only, submounts included.
+fn readonly_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let root = open_dir(Path::new("/"))?;
+    for p in paths {
+        let fd = match open_in_root(
+            root.as_fd(),
+            Path::new(p),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            ResolveFlag::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("open read-only path {p}"), e)),
+        };
+        mount(
+            Some(fd_path(&fd).as_str()),
+            fd_path(&fd).as_str(),
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            NONE,
+        )
+        .ctx(|| format!("bind {p} onto itself"))?;
+        let top = reopen(root.as_fd(), Path::new(p))?;
+        crate::sys::mount_setattr_recursive(top.as_fd(), crate::mountopts::attr::RDONLY, 0)
+            .ctx(|| format!("make {p} read-only"))?;
+    }
+    Ok(())
+}
+
+/// Write `linux.sysctl` through the container's verified /proc.
+pub fn apply_sysctls(spec: &Spec) -> Result<()> {
+    let Some(sysctls) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
+        return Ok(());
+    };
+    if sysctls.is_empty() {
+        return Ok(());
+    }
+    let proc = verified_proc()?;
+    for (name, value) in sysctls {
+        let rel = format!("sys/{}", name.replace('.', "/"));
+        let how = OpenHow::new()
+            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_TRUNC)
+            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = openat2(proc.as_fd(), rel.as_str(), how).map_err(|e| {
+            Error::config(
+                format!("linux.sysctl.{name}"),
+                format!("open /proc/{rel}: {}", crate::error::errno_text(&e.into())),
+            )
+        })?;
+        nix::unistd::write(&fd, value.as_bytes()).map_err(|e| {
+            Error::config(
+                format!("linux.sysctl.{name}"),
+                format!("write {value:?}: {}", crate::error::errno_text(&e.into())),
+            )
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The five capability sets, computed in the parent from the spec and applied in the init.
+
+use oci_spec::runtime::{Capabilities, LinuxCapabilities};
+
+use crate::error::{Context, Error, Result};
+use crate::logging;
+
+/// Capability sets as bit masks (bit N = capability number N).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CapSets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+    /// The highest capability this kernel knows.
+    pub last_cap: u32,
+}
+
+/// The highest capability number of the running kernel.
+pub fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// The number of a capability from its spec name (`CAP_KILL` → 5).
+pub fn number(cap: &oci_spec::runtime::Capability) -> Result<u32> {
+    let name = serde_json::to_value(cap)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    name.parse::<caps::Capability>()
+        .map(|c| c.index() as u32)
+        .map_err(|_| Error::msg(format!("unknown capability {name:?}")))
+}
+
+impl CapSets {
+    /// Masks from the spec; capabilities this kernel lacks are skipped with a warning.
+    /// A spec without a capabilities object gets none at all.
+    pub fn from_spec(spec_caps: Option<&LinuxCapabilities>) -> Result<CapSets> {
+        let last = last_cap();
+        let mask = |set: &Option<Capabilities>, field: &str| -> Result<u64> {
+            let mut bits = 0u64;
+            for cap in set.iter().flatten() {
+                let n = number(cap).map_err(|e| {
+                    Error::config(format!("process.capabilities.{field}"), e.to_string())
+                })?;
+                if n > last {
+                    logging::warn(&format!(
+                        "process.capabilities.{field}: {cap} is not known to this kernel; skipped"
+                    ));
+                    continue;
+                }
+                bits |= 1 << n;
+            }
+            Ok(bits)
+        };
+        let Some(c) = spec_caps else {
+            return Ok(CapSets {
+                last_cap: last,
+                ..CapSets::default()
+            });
+        };
+        Ok(CapSets {
+            bounding: mask(c.bounding(), "bounding")?,
+            effective: mask(c.effective(), "effective")?,
+            permitted: mask(c.permitted(), "permitted")?,
+            inheritable: mask(c.inheritable(), "inheritable")?,
+            ambient: mask(c.ambient(), "ambient")?,
+            last_cap: last,
+        })
+    }
+
+    /// Drop from the bounding set everything the spec does not list. Needs CAP_SETPCAP, so
+    /// it runs before the user switch.
+    pub fn drop_bounding(&self) -> Result<()> {
+        for n in 0..=self.last_cap {
+            if self.bounding & (1 << n) == 0 {
+                let cap = caps::all().into_iter().find(|c| c.index() as u32 == n);
+                match cap {
+                    Some(c) => caps::drop(None, caps::CapSet::Bounding, c)
+                        .map_err(|e| Error::msg(format!("drop {c} from the bounding set: {e}")))?,
+                    None => drop_bounding_raw(n)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Effective, permitted and inheritable in one capset, then ambient where allowed.
+    pub fn apply(&self) -> Result<()> {
+        crate::sys::capset(self.effective, self.permitted, self.inheritable).ctx(|| {
+            format!(
+                "capset (effective {:#x}, permitted {:#x}, inheritable {:#x})",
+                self.effective, self.permitted, self.inheritable
+            )
+        })?;
+        // The kernel only allows ambient capabilities that are permitted and inheritable.
+        let ambient = self.ambient & self.permitted & self.inheritable;
+        for n in 0..=self.last_cap {
+            if ambient & (1 << n) != 0 {
+                nix::errno::Errno::result(prctl_ambient_raise(n))
+                    .ctx(|| format!("raise ambient capability {n}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn drop_bounding_raw(n: u32) -> Result<()> {
+    // SAFETY: PR_CAPBSET_DROP takes an integer argument only.
+    let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) };
+    nix::errno::Errno::result(r)
+        .map(drop)
+        .ctx(|| format!("drop capability {n} from the bounding set"))
+}
+
+fn prctl_ambient_raise(n: u32) -> libc::c_int {
+    // SAFETY: PR_CAP_AMBIENT_RAISE takes integer arguments only.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+            n as libc::c_ulong,
+            0,
+            0,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_names_map_to_kernel_numbers() {
+        let caps: LinuxCapabilities =
+            serde_json::from_str(r#"{"bounding":["CAP_KILL","CAP_CHOWN"],"ambient":["CAP_KILL"]}"#)
+                .unwrap();
+        let sets = CapSets::from_spec(Some(&caps)).unwrap();
+        assert_eq!(sets.bounding, (1 << 5) | 1);
+        assert_eq!(sets.ambient, 1 << 5);
+        assert_eq!(sets.inheritable, 0);
+    }
+
+    #[test]
+    fn no_capabilities_object_means_none() {
+        assert_eq!(CapSets::from_spec(None).unwrap().bounding, 0);
+    }
+}

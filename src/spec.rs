@@ -1,0 +1,360 @@
+//! Loading and validating config.json. Every check on the spec lives here, once, before
+//! any work starts; errors name the JSON path of the bad field.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result};
+
+/// The runtime-spec version brig implements (reported by `--version`, `spec`, `features`).
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// A bundle directory with its validated config.
+pub struct Bundle {
+    /// Absolute path of the bundle directory.
+    pub dir: PathBuf,
+    /// Absolute, symlink-free path of the root filesystem.
+    pub rootfs: PathBuf,
+    pub spec: Spec,
+}
+
+impl Bundle {
+    pub fn load(dir: &Path) -> Result<Bundle> {
+        let dir = std::path::absolute(dir)
+            .map_err(|e| Error::os(format!("bundle {}", dir.display()), e))?;
+        let config = dir.join("config.json");
+        let bytes = std::fs::read(&config)
+            .map_err(|e| Error::os(format!("open {}", config.display()), e))?;
+        let spec = parse(&bytes)?;
+        let root = spec
+            .root()
+            .as_ref()
+            .ok_or_else(|| Error::config("root", "missing (the bundle needs a root filesystem)"))?;
+        let rootfs = dir.join(root.path());
+        let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
+            Error::config(
+                "root.path",
+                format!("{}: {}", rootfs.display(), crate::error::errno_text(&e)),
+            )
+        })?;
+        if !rootfs.is_dir() {
+            return Err(Error::config(
+                "root.path",
+                format!("{} is not a directory", rootfs.display()),
+            ));
+        }
+        validate(&spec)?;
+        Ok(Bundle { dir, rootfs, spec })
+    }
+}
+
+/// Parse config.json bytes into the OCI types, naming the field on a type error.
+pub fn parse(bytes: &[u8]) -> Result<Spec> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        Error::config(field, e.into_inner().to_string())
+    })?;
+    de.end()
+        .map_err(|e| Error::config("", format!("trailing data: {e}")))?;
+    Ok(spec)
+}
+
+fn ns_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mount",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "network",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+/// True when the spec asks for this namespace, new or joined.
+pub fn has_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    namespace(spec, t).is_some()
+}
+
+pub fn namespace(spec: &Spec, t: LinuxNamespaceType) -> Option<&oci_spec::runtime::LinuxNamespace> {
+    spec.linux()
+        .as_ref()?
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .find(|n| n.typ() == t)
+}
+
+fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::config("process", "missing (nothing to run)"))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::config("process.args", "must not be empty"));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::config(
+            "process.cwd",
+            format!("{:?} is not an absolute path", process.cwd()),
+        ));
+    }
+    for (i, rl) in process.rlimits().iter().flatten().enumerate() {
+        if rl.soft() > rl.hard() {
+            return Err(Error::config(
+                format!("process.rlimits[{i}]"),
+                "soft limit is greater than the hard limit",
+            ));
+        }
+    }
+    if process.terminal() == Some(true) {
+        return Err(Error::Unsupported(
+            "process.terminal: a terminal (it lands with the terminals milestone; set it to false)"
+                .into(),
+        ));
+    }
+    reject_later_process_fields(process)?;
+
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(Error::config(
+                format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", m.destination()),
+            ));
+        }
+        crate::mountopts::parse(m.options().as_deref().unwrap_or_default())
+            .map_err(|e| Error::config(format!("mounts[{i}].options"), e))?;
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return Err(Error::Unsupported(format!("mounts[{i}]: idmapped mounts")));
+        }
+    }
+    if spec.hooks().is_some() {
+        return Err(Error::Unsupported("hooks".into()));
+    }
+    if let Some(linux) = spec.linux() {
+        validate_linux(spec, linux)?;
+    }
+    Ok(())
+}
+
+fn reject_later_process_fields(p: &oci_spec::runtime::Process) -> Result<()> {
+    let later = [
+        ("process.apparmorProfile", p.apparmor_profile().is_some()),
+        ("process.selinuxLabel", p.selinux_label().is_some()),
+        ("process.ioPriority", p.io_priority().is_some()),
+        ("process.scheduler", p.scheduler().is_some()),
+        ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
+    ];
+    match later.iter().find(|(_, set)| *set) {
+        Some((field, _)) => Err(Error::Unsupported((*field).into())),
+        None => Ok(()),
+    }
+}
+
+fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, ns) in linux.namespaces().iter().flatten().enumerate() {
+        if !seen.insert(ns.typ()) {
+            return Err(Error::config(
+                format!("linux.namespaces[{i}].type"),
+                format!("duplicate namespace {:?}", ns_name(ns.typ())),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(Error::config(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{p:?} is not an absolute path"),
+                ));
+            }
+        }
+    }
+    let user = namespace(spec, LinuxNamespaceType::User);
+    let new_user = user.is_some_and(|n| n.path().is_none());
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new_user && !has_maps {
+        return Err(Error::config(
+            "linux.uidMappings",
+            "a new user namespace needs uidMappings and gidMappings",
+        ));
+    }
+    if !new_user && has_maps {
+        return Err(Error::config(
+            "linux.uidMappings",
+            "id mappings are only valid with a new user namespace",
+        ));
+    }
+    if new_user {
+        for (field, maps) in [
+            ("linux.uidMappings", linux.uid_mappings()),
+            ("linux.gidMappings", linux.gid_mappings()),
+        ] {
+            if maps.as_ref().is_none_or(|m| m.is_empty()) {
+                return Err(Error::config(
+                    field,
+                    "missing (a new user namespace needs both mappings)",
+                ));
+            }
+            for (i, m) in maps.iter().flatten().enumerate() {
+                if m.size() == 0 {
+                    return Err(Error::config(
+                        format!("{field}[{i}].size"),
+                        "must not be zero",
+                    ));
+                }
+            }
+        }
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
+        && !has_namespace(spec, LinuxNamespaceType::Uts)
+    {
+        return Err(Error::config(
+            "hostname",
+            "unable to set hostname without a private UTS namespace",
+        ));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty())
+        && !has_namespace(spec, LinuxNamespaceType::Uts)
+    {
+        return Err(Error::config(
+            "domainname",
+            "unable to set domainname without a private UTS namespace",
+        ));
+    }
+    if !has_namespace(spec, LinuxNamespaceType::Mount) {
+        return Err(Error::config(
+            "linux.namespaces",
+            "a mount namespace is required (brig sets the root filesystem up in it)",
+        ));
+    }
+    for (name, _) in linux.sysctl().iter().flatten() {
+        check_sysctl(spec, name)?;
+    }
+    for (field, paths) in [
+        ("linux.maskedPaths", linux.masked_paths()),
+        ("linux.readonlyPaths", linux.readonly_paths()),
+    ] {
+        for (i, p) in paths.iter().flatten().enumerate() {
+            if !p.starts_with('/') {
+                return Err(Error::config(
+                    format!("{field}[{i}]"),
+                    format!("{p:?} is not an absolute path"),
+                ));
+            }
+        }
+    }
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        if !d.path().is_absolute() {
+            return Err(Error::config(
+                format!("linux.devices[{i}].path"),
+                format!("{:?} is not an absolute path", d.path()),
+            ));
+        }
+        if d.typ() == oci_spec::runtime::LinuxDeviceType::A {
+            return Err(Error::config(
+                format!("linux.devices[{i}].type"),
+                "must be one of c, b, u, p",
+            ));
+        }
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if crate::mountopts::propagation(p).is_none() {
+            return Err(Error::config(
+                "linux.rootfsPropagation",
+                format!(
+                    "unknown propagation {p:?} (shared, slave, private, unbindable, or r-prefixed)"
+                ),
+            ));
+        }
+    }
+    if let Some(res) = linux.resources() {
+        crate::cgroups::check_supported(res)?;
+    }
+    let later = [
+        ("linux.seccomp", linux.seccomp().is_some()),
+        ("linux.intelRdt", linux.intel_rdt().is_some()),
+        ("linux.personality", linux.personality().is_some()),
+        ("linux.timeOffsets", linux.time_offsets().is_some()),
+        ("linux.netDevices", linux.net_devices().is_some()),
+        ("linux.memoryPolicy", linux.memory_policy().is_some()),
+        (
+            "linux.mountLabel",
+            linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+    ];
+    if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
+        return Err(Error::Unsupported((*field).into()));
+    }
+    Ok(())
+}
+
+/// Which namespace makes a sysctl safe to set, as runc decides it.
+fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
+    let field = format!("linux.sysctl.{name}");
+    let ipc = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let needs = if ipc.contains(&name) || name.starts_with("fs.mqueue.") {
+        LinuxNamespaceType::Ipc
+    } else if name.starts_with("net.") {
+        LinuxNamespaceType::Network
+    } else if name == "kernel.hostname" || name == "kernel.domainname" {
+        LinuxNamespaceType::Uts
+    } else {
+        return Err(Error::config(
+            field,
+            "sysctl is not in a separate kernel namespace",
+        ));
+    };
+    match namespace(spec, needs) {
+        Some(_) => Ok(()),
+        None => Err(Error::config(
+            field,
+            format!("sysctl needs a private {} namespace", ns_name(needs)),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let err = parse(br#"{"ociVersion":"1.0.0","process":{"user":{"uid":"x"},"cwd":"/"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("config.json: process.user.uid: invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_namespace_names_the_field() {
+        let err = parse(
+            br#"{"ociVersion":"1.0.0","linux":{"namespaces":[{"type":"pid"},{"type":"bogus"}]}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("linux.namespaces[1].type"), "{err}");
+    }
+
+    #[test]
+    fn truncated_json_is_an_error() {
+        assert!(parse(br#"{"ociVersion":"1.0"#).is_err());
+        assert!(parse(b"\xff\xfe").is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! The state root: one directory per container holding state.json (written atomically)
+//! and the exec fifo, locked with flock so two brig processes never interleave on one
+//! container.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::cgroups::CgroupPaths;
+use crate::error::{Context, Error, Result};
+
+/// What brig remembers about a container between invocations.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SavedState {
+    pub id: String,
+    /// Host pid of the container's init; 0 before it exists.
+    pub pid: i32,
+    /// The init's start time (field 22 of /proc/PID/stat), so a reused pid is not mistaken
+    /// for the container.
+    pub pid_start: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 with nanoseconds.
+    pub created: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub cgroup: CgroupPaths,
+    /// The init runs in a pid namespace of its own: killing it kills every process.
+    pub own_pid_ns: bool,
+    pub oci_version: String,
+}
+
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+
+/// runc's id rule: letters, digits, `_ + - .`, not `.` or `..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidId)
+    }
+}
+
+pub struct StateRoot {
+    dir: PathBuf,
+}
+
+/// A locked container directory.
+pub struct ContainerDir {
+    pub path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl StateRoot {
+    pub fn new(dir: &Path) -> StateRoot {
+        StateRoot {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Make a new container's directory; it must not exist yet.
+    pub fn create(&self, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(&self.dir)
+            .ctx(|| format!("create state root {}", self.dir.display()))?;
+        let path = self.dir.join(id);
+        match std::fs::DirBuilder::new().mode(0o711).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists)
+            }
+            Err(e) => {
+                return Err(Error::os(
+                    format!("create state directory {}", path.display()),
+                    e,
+                ))
+            }
+        }
+        let lock = lock_dir(&path)?;
+        Ok(ContainerDir { path, _lock: lock })
+    }
+
+    /// Open and lock an existing container's directory.
+    pub fn open(&self, id: &str) -> Result<ContainerDir> {
+        validate_id(id).map_err(|_| Error::NoSuchContainer)?;
+        let path = self.dir.join(id);
+        let lock = match lock_dir(&path) {
+            Ok(l) => l,
+            Err(e) if e.errno() == Some(libc::ENOENT) => return Err(Error::NoSuchContainer),
+            Err(e) => return Err(e),
+        };
+        // A delete may have removed the directory while we waited for the lock.
+        if !path.join(STATE_FILE).exists() {
+            return Err(Error::NoSuchContainer);
+        }
+        Ok(ContainerDir { path, _lock: lock })
+    }
+
+    /// The saved state of a container, read without taking its lock (state.json is only
+    /// ever replaced whole, by rename).
+    pub fn peek(&self, id: &str) -> Result<SavedState> {
+        validate_id(id).map_err(|_| Error::NoSuchContainer)?;
+        read_state(&self.dir.join(id))
+    }
+
+    /// Ids of every container directory in the root, sorted.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::os(
+                    format!("read state root {}", self.dir.display()),
+                    e,
+                ))
+            }
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
+fn lock_dir(path: &Path) -> Result<Flock<File>> {
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+        .ctx(|| format!("open state directory {}", path.display()))?;
+    Flock::lock(dir, FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::os(format!("lock {}", path.display()), e))
+}
+
+fn read_state(dir: &Path) -> Result<SavedState> {
+    let file = dir.join(STATE_FILE);
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoSuchContainer),
+        Err(e) => return Err(Error::os(format!("read {}", file.display()), e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::msg(format!("{}: corrupt state: {e}", file.display())))
+}
+
+impl ContainerDir {
+    pub fn load(&self) -> Result<SavedState> {
+        read_state(&self.path)
+    }
+
+    /// Replace state.json atomically: write a temporary file, then rename it over.
+    pub fn save(&self, state: &SavedState) -> Result<()> {
+        let json =
+            serde_json::to_vec(state).map_err(|e| Error::msg(format!("encode state: {e}")))?;
+        write_atomic(&self.path.join(STATE_FILE), &json, 0o600)
+    }
+
+    pub fn fifo(&self) -> PathBuf {
+        self.path.join(EXEC_FIFO)
+    }
+
+    pub fn remove(self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::os(format!("remove {}", self.path.display()), e)),
+        }
+    }
+}
+
+/// Write a file so that readers see either the old content or the new, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::os(format!("write {}", path.display()), e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_runcs_rule() {
+        for good in ["a", "abc-1.2_3+x", "A9"] {
+            assert!(validate_id(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "a b", "é"] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+}

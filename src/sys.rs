@@ -1,0 +1,189 @@
+//! Thin wrappers over the system calls nix does not cover. Each `unsafe` block is here,
+//! small, and says why it is sound.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// fork(2) with namespace flags: `clone(flags | SIGCHLD)` without a new stack, so the child
+/// continues on a copy of the caller's memory like fork. Returns 0 in the child.
+///
+/// The caller must be single-threaded (brig is, before it forks).
+pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
+    // SAFETY: with a null stack pointer clone behaves as fork: the child gets a private copy
+    // of the address space; no other thread exists whose locks could be copied held.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    check(ret).map(|r| r as libc::pid_t)
+}
+
+/// Set the effective, permitted and inheritable capability sets in one capset(2).
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let lo = |v: u64| v as u32;
+    let hi = |v: u64| (v >> 32) as u32;
+    let data = [
+        Data {
+            effective: lo(effective),
+            permitted: lo(permitted),
+            inheritable: lo(inheritable),
+        },
+        Data {
+            effective: hi(effective),
+            permitted: hi(permitted),
+            inheritable: hi(inheritable),
+        },
+    ];
+    // SAFETY: header and two data structs are valid for the v3 ABI and live across the call.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    check(ret).map(drop)
+}
+
+/// Join a new anonymous session keyring named `name` (KEYCTL_JOIN_SESSION_KEYRING).
+pub fn join_session_keyring(name: &CStr) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: name is a valid NUL-terminated string for the duration of the call.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    check(ret).map(drop)
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE): change a whole mount tree at once.
+pub fn mount_setattr_recursive(fd: BorrowedFd, set: u64, clr: u64) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: the path is a static empty C string and attr is a valid mount_attr of the
+    // size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// Mark every fd from `first` up close-on-exec, so nothing but stdio and the preserved
+/// fds reaches the container process (CVE-2024-21626).
+pub fn cloexec_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range only changes fd flags; no memory is involved.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// Leave a forked child at once: no destructors, no stdio flushing of the parent's buffers.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+pub fn setdomainname(name: &str) -> io::Result<()> {
+    // SAFETY: the pointer and length describe a live byte slice.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    check(ret as libc::c_long).map(drop)
+}
+
+/// pidfd_open(2): a handle on a process that cannot be confused with a later reuse of its pid.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: on success the kernel returned a new fd that we now own.
+    check(ret).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: null siginfo is allowed and means "as kill(2) would send it".
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// The file-system type magic of an open file (statfs f_type).
+pub fn fs_magic(fd: BorrowedFd) -> io::Result<i64> {
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: st is a writable statfs buffer; fstatfs fills it on success.
+    let ret = unsafe { libc::fstatfs(fd.as_raw_fd(), st.as_mut_ptr()) };
+    check(ret as libc::c_long)?;
+    // SAFETY: fstatfs succeeded, so the buffer is initialised.
+    Ok(unsafe { st.assume_init() }.f_type as i64)
+}
+
+/// The mount flags (ST_* as MS_*) of the mount holding an open file, for remounts inside a
+/// user namespace, where the kernel refuses to clear locked flags.
+pub fn mount_flags(fd: BorrowedFd) -> io::Result<u64> {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: st is a writable statvfs buffer; fstatvfs fills it on success.
+    let ret = unsafe { libc::fstatvfs(fd.as_raw_fd(), st.as_mut_ptr()) };
+    check(ret as libc::c_long)?;
+    // SAFETY: fstatvfs succeeded, so the buffer is initialised.
+    Ok(unsafe { st.assume_init() }.f_flag)
+}
+
+/// The type of namespace an nsfs fd refers to (NS_GET_NSTYPE), as a CLONE_NEW* flag.
+pub fn ns_type(fd: BorrowedFd) -> io::Result<libc::c_int> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: NS_GET_NSTYPE takes no argument and returns an int.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    check(ret as libc::c_long).map(|r| r as libc::c_int)
+}
