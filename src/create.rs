@@ -67,6 +67,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             rootfs: &bundle.rootfs,
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
+            close_in_child: vec![dir.lock_fd()],
             preserve_fds,
             extra_env,
             fifo,

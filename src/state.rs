@@ -168,6 +168,12 @@ fn read_state(dir: &Path) -> Result<SavedState> {
 }
 
 impl ContainerDir {
+    /// The fd holding the lock, for a forked child to close.
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self._lock.as_raw_fd()
+    }
+
     pub fn load(&self) -> Result<SavedState> {
         read_state(&self.path)
     }

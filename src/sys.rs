@@ -125,6 +125,14 @@ pub fn cloexec_from(first: RawFd) -> io::Result<()> {
     check(ret).map(drop)
 }
 
+/// Give a signal its default disposition.
+pub fn default_disposition(sig: nix::sys::signal::Signal) -> nix::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
+    let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_DFL installs no handler, so no code of ours can run in signal context.
+    unsafe { sigaction(sig, &dfl) }.map(drop)
+}
+
 /// Leave a forked child at once: no destructors, no stdio flushing of the parent's buffers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

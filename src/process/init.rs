@@ -28,6 +28,7 @@ pub fn main(cfg: &InitConfig, ch: Channel) -> ! {
 use crate::sys::exit_now;
 
 fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
+    reset_signals()?;
     ch.expect(Msg::Go)?;
     enter_namespaces(cfg, ch)?;
     if cfg.namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP) {
@@ -66,6 +67,16 @@ fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     ch.send(&Msg::Ready)?;
     wait_for_start(cfg, ch)?;
     exec(cfg, &exe, process.args().as_ref().expect("validated"), &env)
+}
+
+/// The process starts with no blocked signals and default dispositions: `run` blocks the
+/// signals it forwards, and Rust ignores SIGPIPE; both would survive execve.
+fn reset_signals() -> Result<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+    for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+        crate::sys::default_disposition(sig).ctx(|| format!("reset {sig}"))?;
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).ctx(|| "unblock signals")
 }
 
 /// Two-step spawns: join and unshare here, then fork the init if pid or time namespaces

@@ -28,6 +28,9 @@ pub struct InitConfig<'a> {
     pub rootfs: &'a Path,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// fds of the parent the child must close at once: the state directory's lock, which
+    /// would otherwise stay held (flock follows the open file) until the init execs.
+    pub close_in_child: Vec<std::os::fd::RawFd>,
     /// Extra fds (3..3+n) passed through to the process: --preserve-fds plus $LISTEN_FDS.
     pub preserve_fds: u32,
     /// Variables added to the process environment (LISTEN_FDS/LISTEN_PID).
@@ -62,6 +65,9 @@ pub fn spawn(cfg: &InitConfig, cgroup: &dyn CgroupManager) -> Result<Spawned> {
         .map_err(|e| Error::os("clone the container init", e))?;
     if child == 0 {
         drop(parent_end);
+        for fd in &cfg.close_in_child {
+            let _ = nix::unistd::close(*fd);
+        }
         init::main(cfg, child_end);
     }
     drop(child_end);

@@ -1,0 +1,179 @@
+//! The integration-test kit: a container per test with its own id, state root, bundle and
+//! absolute cgroupsPath, cleaned up on drop and checked for leftovers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{json, Value};
+
+pub const BRIG: &str = env!("CARGO_BIN_EXE_brig");
+
+/// The fixture root filesystem built by `make fixtures` (rootfs-fixtures/build-rootfs.sh).
+pub fn fixture_rootfs() -> PathBuf {
+    let p = std::env::var_os("BRIG_TEST_ROOTFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/rootfs"));
+    assert!(
+        p.join("bin/probe").exists(),
+        "fixture rootfs missing at {}: run `make fixtures` (or `make test`)",
+        p.display()
+    );
+    p
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Ctx {
+    pub id: String,
+    pub base: PathBuf,
+    pub root: PathBuf,
+    pub bundle: PathBuf,
+    pub cgroup: String,
+    pub config: Value,
+}
+
+impl Ctx {
+    /// A fresh container context with runc's default spec (from `brig spec`), the fixture
+    /// rootfs, and `probe` as the process.
+    pub fn new(name: &str) -> Ctx {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{name}-{}-{n}", std::process::id());
+        let base = PathBuf::from("/tmp/brig-it").join(&id);
+        let _ = std::fs::remove_dir_all(&base);
+        let bundle = base.join("bundle");
+        std::fs::create_dir_all(&bundle).unwrap();
+        let out = Command::new(BRIG).args(["spec", "--bundle"]).arg(&bundle).output().unwrap();
+        assert!(out.status.success(), "brig spec: {}", String::from_utf8_lossy(&out.stderr));
+        let mut config: Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+        let cgroup = format!("/brig-test-{id}");
+        config["root"]["path"] = json!(fixture_rootfs());
+        config["process"]["args"] = json!(["probe"]);
+        config["linux"]["cgroupsPath"] = json!(cgroup);
+        Ctx { id, root: base.join("state"), bundle, base, cgroup, config }
+    }
+
+    pub fn write_config(&self) {
+        std::fs::write(self.bundle.join("config.json"), serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+    }
+
+    pub fn set_args(&mut self, args: &[&str]) -> &mut Self {
+        self.config["process"]["args"] = json!(args);
+        self
+    }
+
+    /// brig with this context's --root.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BRIG);
+        c.arg("--root").arg(&self.root);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn brig(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// `brig run` in the foreground, stdout captured.
+    pub fn run(&self) -> Output {
+        self.write_config();
+        self.cmd().args(["run", "--bundle"]).arg(&self.bundle).arg(&self.id).output().unwrap()
+    }
+
+    /// Run the probe with extra arguments and parse its report.
+    pub fn probe(&mut self, probe_args: &[&str]) -> Value {
+        let mut args = vec!["probe"];
+        args.extend_from_slice(probe_args);
+        self.set_args(&args);
+        let out = self.run();
+        assert!(out.status.success(), "brig run failed: {}\nstdout: {}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("probe output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// `brig create` with stdout/stderr of the container going to files in the base dir.
+    pub fn create(&self) -> Output {
+        self.write_config();
+        let out_file = std::fs::File::create(self.base.join("container.out")).unwrap();
+        let err_file = std::fs::File::create(self.base.join("container.err")).unwrap();
+        // brig's own output is read from the same files: the container inherits them.
+        self.cmd()
+            .args(["create", "--bundle"])
+            .arg(&self.bundle)
+            .arg(&self.id)
+            .stdout(out_file)
+            .stderr(err_file)
+            .status()
+            .map(|status| Output { status, stdout: Vec::new(), stderr: std::fs::read(self.base.join("container.err")).unwrap_or_default() })
+            .unwrap()
+    }
+
+    pub fn container_stdout(&self) -> String {
+        std::fs::read_to_string(self.base.join("container.out")).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> Value {
+        let out = self.brig(&["state", &self.id]);
+        assert!(out.status.success(), "state: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Directories of this container's cgroup that exist on the host.
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let dir = entry.path().join(self.cgroup.trim_start_matches('/'));
+            if dir.exists() {
+                found.push(dir);
+            }
+        }
+        found
+    }
+
+    /// Assert nothing of the container is left: state dir, cgroup, process.
+    pub fn assert_clean(&self) {
+        assert!(!self.root.join(&self.id).exists(), "state directory left behind");
+        assert_eq!(self.cgroup_dirs(), Vec::<PathBuf>::new(), "cgroup left behind");
+    }
+
+    /// Wait (bounded) until the container reports a status.
+    pub fn wait_status(&self, want: &str) {
+        for _ in 0..500 {
+            if self.state()["status"] == want {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("container never reached {want}: {}", self.state());
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        let _ = self.cmd().args(["delete", "--force", &self.id]).output();
+        for dir in self.cgroup_dirs() {
+            let _ = std::fs::remove_dir(dir);
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+/// The namespace inode of this (host) process.
+pub fn host_ns(name: &str) -> u64 {
+    let link = std::fs::read_link(format!("/proc/self/ns/{name}")).unwrap();
+    let s = link.to_string_lossy();
+    s[s.find('[').unwrap() + 1..s.len() - 1].parse().unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Find a mount by mount point in a probe report.
+pub fn mount<'a>(report: &'a Value, point: &str) -> Option<&'a Value> {
+    report["mounts"].as_array()?.iter().rev().find(|m| m["mount_point"] == point)
+}
