@@ -22,7 +22,7 @@ use crate::process::InitConfig;
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 const NONE: Option<&str> = None;
 
-/// Mount everything and switch into the new root.
+/// Mount everything and switch into the new root (`finalize` completes it).
 pub fn setup(cfg: &InitConfig) -> Result<()> {
     let spec = cfg.spec;
     let linux = spec.linux().as_ref();
@@ -74,13 +74,18 @@ pub fn setup(cfg: &InitConfig) -> Result<()> {
     if let Some(p) = propagation {
         mount(NONE, "/", NONE, p, NONE).ctx(|| "set rootfsPropagation on /")?;
     }
+    Ok(())
+}
+
+/// After sysctls are written: read-only and masked paths, then a read-only root.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    if let Some(linux) = spec.linux() {
+        readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
+        mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
+    }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         remount(Path::new("/"), MsFlags::MS_RDONLY)
             .map_err(|e| e.wrap("make the root read-only"))?;
-    }
-    if let Some(linux) = linux {
-        mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
-        readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
     }
     Ok(())
 }
@@ -120,40 +125,71 @@ fn open_in_root(
     openat2(root, &relative(path), how)
 }
 
-/// mkdir -p inside the root; returns an O_PATH fd of the directory.
+/// mkdir -p inside the root; returns an O_PATH fd of the directory. A dangling symlink on
+/// the way is followed, inside the root, and its target created.
 fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
-    let mut cur = open_in_root(root, Path::new("."), flags, ResolveFlag::empty())
-        .ctx(|| "open the rootfs")?;
+    let open = |p: &Path| open_in_root(root, p, flags, ResolveFlag::empty());
+    let mut cur = open(Path::new(".")).ctx(|| "open the rootfs")?;
     let mut sofar = PathBuf::new();
-    for comp in relative(path).components() {
-        sofar.push(comp);
-        cur = match open_in_root(root, &sofar, flags, ResolveFlag::empty()) {
-            Ok(fd) => fd,
-            Err(nix::errno::Errno::ENOENT) => {
-                match mkdirat(
-                    cur.as_fd(),
-                    comp.as_os_str(),
-                    Mode::from_bits_truncate(0o755),
-                ) {
-                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-                    Err(e) => {
-                        return Err(Error::os(
-                            format!("mkdir {} in the rootfs", sofar.display()),
-                            e,
-                        ))
-                    }
-                }
-                open_in_root(root, &sofar, flags, ResolveFlag::empty())
-                    .ctx(|| format!("open {} in the rootfs", sofar.display()))?
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = relative(path)
+        .components()
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    let mut links = 0;
+    while let Some(comp) = todo.pop_front() {
+        let next = sofar.join(&comp);
+        match open(&next) {
+            Ok(fd) => {
+                (cur, sofar) = (fd, next);
+                continue;
             }
+            Err(nix::errno::Errno::ENOENT) => {}
             Err(e) => {
                 return Err(Error::os(
-                    format!("open {} in the rootfs", sofar.display()),
+                    format!("open {} in the rootfs", next.display()),
                     e,
                 ))
             }
-        };
+        }
+        match mkdirat(
+            cur.as_fd(),
+            comp.as_os_str(),
+            Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EEXIST) => {
+                // Something is there that does not resolve: a dangling symlink.
+                let target = nix::fcntl::readlinkat(cur.as_fd(), comp.as_os_str())
+                    .ctx(|| format!("open {} in the rootfs", next.display()))?;
+                links += 1;
+                if links > 40 {
+                    return Err(Error::os(
+                        format!("resolve {} in the rootfs", path.display()),
+                        nix::errno::Errno::ELOOP,
+                    ));
+                }
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    (cur, sofar) = (
+                        open(Path::new(".")).ctx(|| "open the rootfs")?,
+                        PathBuf::new(),
+                    );
+                }
+                for c in relative(&target).components().rev() {
+                    todo.push_front(c.as_os_str().to_owned());
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(Error::os(
+                    format!("mkdir {} in the rootfs", next.display()),
+                    e,
+                ))
+            }
+        }
+        cur = open(&next).ctx(|| format!("open {} in the rootfs", next.display()))?;
+        sofar = next;
     }
     Ok(cur)
 }

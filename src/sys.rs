@@ -174,7 +174,7 @@ pub fn fs_magic(fd: BorrowedFd) -> io::Result<i64> {
     let ret = unsafe { libc::fstatfs(fd.as_raw_fd(), st.as_mut_ptr()) };
     check(ret as libc::c_long)?;
     // SAFETY: fstatfs succeeded, so the buffer is initialised.
-    Ok(unsafe { st.assume_init() }.f_type as i64)
+    Ok(unsafe { st.assume_init() }.f_type)
 }
 
 /// The mount flags (ST_* as MS_*) of the mount holding an open file, for remounts inside a

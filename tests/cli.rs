@@ -7,7 +7,10 @@ use serde_json::Value;
 
 #[test]
 fn version_names_the_runtime_and_the_spec() {
-    let out = std::process::Command::new(BRIG).arg("--version").output().unwrap();
+    let out = std::process::Command::new(BRIG)
+        .arg("--version")
+        .output()
+        .unwrap();
     let text = stdout(&out);
     assert!(text.starts_with("brig version "), "{text}");
     assert!(text.contains("\nspec: 1.2.0\n"), "{text}");
@@ -23,52 +26,110 @@ fn every_spelling_of_a_flag_is_accepted() {
         vec![format!("--root={root}"), "list".into()],
         vec!["-root".into(), root.clone(), "list".into()],
         vec![format!("-root={root}"), "list".into()],
-        vec!["--root".into(), root.clone(), "--debug=false".into(), "list".into(), "-format=json".into()],
+        vec![
+            "--root".into(),
+            root.clone(),
+            "--debug=false".into(),
+            "list".into(),
+            "-format=json".into(),
+        ],
     ] {
-        let out = std::process::Command::new(BRIG).args(&args).output().unwrap();
+        let out = std::process::Command::new(BRIG)
+            .args(&args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
-    let out = std::process::Command::new(BRIG).args(["--criu", "/usr/sbin/criu", "--root", &root, "list"]).output().unwrap();
+    let out = std::process::Command::new(BRIG)
+        .args(["--criu", "/usr/sbin/criu", "--root", &root, "list"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "--criu is accepted: {}", stderr(&out));
 }
 
 #[test]
 fn later_subcommands_exist_and_say_not_implemented() {
-    for sub in ["exec", "ps", "pause", "resume", "update", "events", "checkpoint", "restore"] {
-        let out = std::process::Command::new(BRIG).args(["--root", "/tmp/brig-it/none", sub, "x"]).output().unwrap();
+    for sub in [
+        "exec",
+        "ps",
+        "pause",
+        "resume",
+        "update",
+        "events",
+        "checkpoint",
+        "restore",
+    ] {
+        let out = std::process::Command::new(BRIG)
+            .args(["--root", "/tmp/brig-it/none", sub, "x"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{sub}");
-        assert!(stderr(&out).contains("not implemented yet"), "{sub}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not implemented yet"),
+            "{sub}: {}",
+            stderr(&out)
+        );
     }
 }
 
 #[test]
 fn spec_writes_a_config_brig_accepts_and_refuses_to_overwrite() {
     let c = Ctx::new("cli-spec");
-    let config: Value = serde_json::from_slice(&std::fs::read(c.bundle.join("config.json")).unwrap()).unwrap();
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(c.bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["process"]["args"][0], "sh");
     assert_eq!(config["root"]["path"], "rootfs");
-    let out = std::process::Command::new(BRIG).args(["spec", "-b"]).arg(&c.bundle).output().unwrap();
+    let out = std::process::Command::new(BRIG)
+        .args(["spec", "-b"])
+        .arg(&c.bundle)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("exists"), "{}", stderr(&out));
     let rootless = c.base.join("rootless");
     std::fs::create_dir_all(&rootless).unwrap();
-    assert!(std::process::Command::new(BRIG).args(["spec", "--rootless", "--bundle"]).arg(&rootless).status().unwrap().success());
-    let r: Value = serde_json::from_slice(&std::fs::read(rootless.join("config.json")).unwrap()).unwrap();
-    assert!(r["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "user"));
+    assert!(std::process::Command::new(BRIG)
+        .args(["spec", "--rootless", "--bundle"])
+        .arg(&rootless)
+        .status()
+        .unwrap()
+        .success());
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(rootless.join("config.json")).unwrap()).unwrap();
+    assert!(r["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "user"));
     assert_eq!(r["linux"]["uidMappings"][0]["hostID"], 0);
 }
 
 #[test]
 fn features_reports_what_brig_does() {
-    let out = std::process::Command::new(BRIG).arg("features").output().unwrap();
+    let out = std::process::Command::new(BRIG)
+        .arg("features")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let f: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(f["ociVersionMin"], "1.0.0");
     assert_eq!(f["ociVersionMax"], "1.2.0");
-    let opts: Vec<&str> = f["mountOptions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let opts: Vec<&str> = f["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(opts.contains(&"rro") && opts.contains(&"rbind") && opts.contains(&"nosymfollow"));
-    assert!(!opts.contains(&"tmpcopyup"), "tmpcopyup is refused, so not reported");
-    assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_CHECKPOINT_RESTORE"));
+    assert!(
+        !opts.contains(&"tmpcopyup"),
+        "tmpcopyup is refused, so not reported"
+    );
+    assert!(f["linux"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "CAP_CHECKPOINT_RESTORE"));
     assert_eq!(f["linux"]["seccomp"]["enabled"], false);
     assert_eq!(f["hooks"], serde_json::json!([]));
 }
@@ -76,6 +137,9 @@ fn features_reports_what_brig_does() {
 #[test]
 fn list_of_an_empty_root() {
     let c = Ctx::new("cli-list-empty");
-    assert_eq!(stdout(&c.brig(&["list", "--format", "json"])).trim(), "null");
+    assert_eq!(
+        stdout(&c.brig(&["list", "--format", "json"])).trim(),
+        "null"
+    );
     assert_eq!(stdout(&c.brig(&["list"])).lines().count(), 1);
 }

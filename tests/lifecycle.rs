@@ -13,24 +13,41 @@ fn create_waits_for_start_then_runs_the_process() {
     c.write_config();
     // The container inherits create's stdio: files, not pipes, or reading them would wait
     // for the container to exit.
-    let status = c.cmd().args(["create", "--pid-file"]).arg(&pid_file).arg("--bundle").arg(&c.bundle).arg(&c.id)
+    let status = c
+        .cmd()
+        .args(["create", "--pid-file"])
+        .arg(&pid_file)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
         .stdout(std::fs::File::create(c.base.join("container.out")).unwrap())
         .stderr(std::fs::File::create(c.base.join("container.err")).unwrap())
-        .status().unwrap();
-    assert!(status.success(), "{}", std::fs::read_to_string(c.base.join("container.err")).unwrap());
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
 
     let state = c.state();
     assert_eq!(state["status"], "created");
     let pid = state["pid"].as_i64().unwrap();
     let pid_bytes = std::fs::read(&pid_file).unwrap();
-    assert_eq!(pid_bytes, pid.to_string().as_bytes(), "pid file holds the pid with no newline");
+    assert_eq!(
+        pid_bytes,
+        pid.to_string().as_bytes(),
+        "pid file holds the pid with no newline"
+    );
     // The process has not run yet: nothing printed.
     assert_eq!(c.container_stdout(), "");
 
     assert!(c.brig(&["start", &c.id]).status.success());
     c.wait_status("running");
     for _ in 0..500 {
-        if !c.container_stdout().is_empty() { break; }
+        if !c.container_stdout().is_empty() {
+            break;
+        }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let report: Value = serde_json::from_str(c.container_stdout().trim()).unwrap();
@@ -38,11 +55,22 @@ fn create_waits_for_start_then_runs_the_process() {
 
     let again = c.brig(&["start", &c.id]);
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("cannot start an already running container"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("cannot start an already running container"),
+        "{}",
+        stderr(&again)
+    );
 
     let del = c.brig(&["delete", &c.id]);
-    assert!(!del.status.success(), "plain delete of a running container fails");
-    assert!(stderr(&del).contains("not stopped: running"), "{}", stderr(&del));
+    assert!(
+        !del.status.success(),
+        "plain delete of a running container fails"
+    );
+    assert!(
+        stderr(&del).contains("not stopped: running"),
+        "{}",
+        stderr(&del)
+    );
 
     assert!(c.brig(&["kill", &c.id, "KILL"]).status.success());
     c.wait_status("stopped");
@@ -63,8 +91,16 @@ fn state_json_has_runcs_shape() {
     c.config["annotations"] = serde_json::json!({"org.example.key": "v"});
     assert!(c.create().status.success());
     let state = c.state();
-    let reference: Value = serde_json::from_str(include_str!("../../shared/reference/runc-1.1.5/state-created.json")).unwrap();
-    let mut keys: Vec<&String> = state.as_object().unwrap().keys().filter(|k| *k != "annotations").collect();
+    let reference: Value = serde_json::from_str(include_str!(
+        "../../shared/reference/runc-1.1.5/state-created.json"
+    ))
+    .unwrap();
+    let mut keys: Vec<&String> = state
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "annotations")
+        .collect();
     let mut want: Vec<&String> = reference.as_object().unwrap().keys().collect();
     keys.sort();
     want.sort();
@@ -84,7 +120,12 @@ fn deleting_a_created_container_kills_its_init() {
     assert!(c.create().status.success());
     let pid = c.state()["pid"].as_i64().unwrap();
     assert!(c.brig(&["delete", &c.id]).status.success());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}/cgroup")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z"));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cgroup")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+    );
     c.assert_clean();
 }
 
@@ -102,8 +143,14 @@ fn run_reports_a_killed_process_as_128_plus_signal() {
     // PID 1 of a pid namespace cannot SIGKILL itself: the signal comes from the host.
     c.set_args(&["sh", "-c", "echo ready; exec sleep 30"]);
     c.write_config();
-    let mut child = c.cmd().args(["run", "--bundle"]).arg(&c.bundle).arg(&c.id)
-        .stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = c
+        .cmd()
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut buf = [0u8; 6];
     std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut buf).unwrap();
     assert!(c.brig(&["kill", &c.id, "SIGKILL"]).status.success());
@@ -115,15 +162,29 @@ fn run_reports_a_killed_process_as_128_plus_signal() {
 fn run_forwards_signals_to_the_container() {
     let mut c = Ctx::new("lc-forward");
     // sh as PID 1 ignores TERM unless it traps it.
-    c.set_args(&["sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.05; done"]);
+    c.set_args(&[
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; echo ready; while true; do sleep 0.05; done",
+    ]);
     c.write_config();
-    let mut child = c.cmd().args(["run", "--bundle"]).arg(&c.bundle).arg(&c.id)
-        .stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = c
+        .cmd()
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = child.stdout.take().unwrap();
     let mut buf = [0u8; 6];
     std::io::Read::read_exact(&mut out, &mut buf).unwrap();
     assert_eq!(&buf, b"ready\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(42));
     c.assert_clean();
 }
@@ -133,7 +194,15 @@ fn run_detached_then_kill_and_delete() {
     let mut c = Ctx::new("lc-detach");
     c.set_args(&["sleep", "30"]);
     c.write_config();
-    let out = c.cmd().args(["run", "-d", "--bundle"]).arg(&c.bundle).arg(&c.id).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).output().unwrap();
+    let out = c
+        .cmd()
+        .args(["run", "-d", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(c.state()["status"], "running");
     let list = c.brig(&["list", "--format", "json"]);
@@ -142,9 +211,15 @@ fn run_detached_then_kill_and_delete() {
     assert_eq!(list[0]["owner"], "root");
     let table = stdout(&c.brig(&["list"]));
     assert!(table.starts_with("ID "), "{table}");
-    assert!(table.contains(&c.id) && table.contains("running"), "{table}");
+    assert!(
+        table.contains(&c.id) && table.contains("running"),
+        "{table}"
+    );
     assert_eq!(stdout(&c.brig(&["list", "-q"])).trim(), c.id);
-    assert!(c.brig(&["kill", &c.id]).status.success(), "default signal TERM");
+    assert!(
+        c.brig(&["kill", &c.id]).status.success(),
+        "default signal TERM"
+    );
     // sleep as PID 1 ignores TERM: the container is still running.
     assert_eq!(c.state()["status"], "running");
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
@@ -156,7 +231,13 @@ fn run_keep_leaves_a_stopped_container() {
     let mut c = Ctx::new("lc-keep");
     c.set_args(&["true"]);
     c.write_config();
-    let out = c.cmd().args(["run", "--keep", "--bundle"]).arg(&c.bundle).arg(&c.id).output().unwrap();
+    let out = c
+        .cmd()
+        .args(["run", "--keep", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(c.state()["status"], "stopped");
     assert!(c.brig(&["delete", &c.id]).status.success());
@@ -168,11 +249,25 @@ fn kill_all_signals_every_process() {
     let mut c = Ctx::new("lc-killall");
     c.set_args(&["sh", "-c", "sleep 30 & sleep 30 & wait"]);
     c.write_config();
-    assert!(c.cmd().args(["run", "-d", "--bundle"]).arg(&c.bundle).arg(&c.id).status().unwrap().success());
+    assert!(c
+        .cmd()
+        .args(["run", "-d", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .status()
+        .unwrap()
+        .success());
     let procs_file = format!("/sys/fs/cgroup/pids{}/cgroup.procs", c.cgroup);
-    let count = || std::fs::read_to_string(&procs_file).unwrap().lines().count();
+    let count = || {
+        std::fs::read_to_string(&procs_file)
+            .unwrap()
+            .lines()
+            .count()
+    };
     for _ in 0..500 {
-        if count() >= 3 { break; }
+        if count() >= 3 {
+            break;
+        }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert_eq!(count(), 3, "sh and two sleeps");
@@ -187,9 +282,16 @@ fn stdio_passes_through_untouched() {
     let mut c = Ctx::new("lc-stdio");
     c.set_args(&["sh", "-c", "read line; echo got:$line; echo err >&2"]);
     c.write_config();
-    let mut child = c.cmd().args(["run", "--bundle"]).arg(&c.bundle).arg(&c.id)
-        .stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped())
-        .spawn().unwrap();
+    let mut child = c
+        .cmd()
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hello\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -201,10 +303,17 @@ fn stdio_passes_through_untouched() {
 #[test]
 fn delete_force_of_an_unknown_id_succeeds_and_plain_delete_fails() {
     let c = Ctx::new("lc-unknown");
-    assert!(c.brig(&["delete", "--force", "no-such-container"]).status.success());
+    assert!(c
+        .brig(&["delete", "--force", "no-such-container"])
+        .status
+        .success());
     let out = c.brig(&["delete", "no-such-container"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("container does not exist"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("container does not exist"),
+        "{}",
+        stderr(&out)
+    );
     let out = c.brig(&["state", "no-such-container"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("container does not exist"));
@@ -215,9 +324,20 @@ fn a_second_create_with_the_same_id_is_refused_and_the_first_survives() {
     let mut c = Ctx::new("lc-dup");
     c.set_args(&["sleep", "30"]);
     assert!(c.create().status.success());
-    let out = c.cmd().args(["create", "--bundle"]).arg(&c.bundle).arg(&c.id).stdout(std::process::Stdio::null()).output().unwrap();
+    let out = c
+        .cmd()
+        .args(["create", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("container with given ID already exists"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("container with given ID already exists"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(c.state()["status"], "created");
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();

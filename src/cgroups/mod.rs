@@ -88,7 +88,7 @@ pub fn from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
 fn is_unified() -> bool {
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     nix::sys::statfs::statfs(CGROUP_ROOT)
-        .map(|s| s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC)
+        .map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC)
         .unwrap_or(false)
 }
 

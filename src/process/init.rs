@@ -46,6 +46,7 @@ fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
     crate::rootfs::setup(cfg)?;
     set_hostname(cfg)?;
     crate::rootfs::apply_sysctls(cfg.spec)?;
+    crate::rootfs::finalize(cfg.spec)?;
     set_rlimits(cfg)?;
     set_oom_score_adj(cfg)?;
     let process = cfg
@@ -76,7 +77,8 @@ fn reset_signals() -> Result<()> {
     for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
         crate::sys::default_disposition(sig).ctx(|| format!("reset {sig}"))?;
     }
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None).ctx(|| "unblock signals")
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+        .ctx(|| "unblock signals")
 }
 
 /// Two-step spawns: join and unshare here, then fork the init if pid or time namespaces

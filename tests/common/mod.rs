@@ -44,18 +44,72 @@ impl Ctx {
         let _ = std::fs::remove_dir_all(&base);
         let bundle = base.join("bundle");
         std::fs::create_dir_all(&bundle).unwrap();
-        let out = Command::new(BRIG).args(["spec", "--bundle"]).arg(&bundle).output().unwrap();
-        assert!(out.status.success(), "brig spec: {}", String::from_utf8_lossy(&out.stderr));
-        let mut config: Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+        let out = Command::new(BRIG)
+            .args(["spec", "--bundle"])
+            .arg(&bundle)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "brig spec: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
         let cgroup = format!("/brig-test-{id}");
         config["root"]["path"] = json!(fixture_rootfs());
         config["process"]["args"] = json!(["probe"]);
         config["linux"]["cgroupsPath"] = json!(cgroup);
-        Ctx { id, root: base.join("state"), bundle, base, cgroup, config }
+        Ctx {
+            id,
+            root: base.join("state"),
+            bundle,
+            base,
+            cgroup,
+            config,
+        }
+    }
+
+    /// Give this container a private copy of the fixture rootfs (for tests that write to it
+    /// or plant symlinks in it).
+    pub fn private_rootfs(&mut self) -> PathBuf {
+        let dest = self.base.join("rootfs");
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(fixture_rootfs())
+            .arg(&dest)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "copy the fixture rootfs");
+        self.config["root"]["path"] = json!(dest);
+        dest
+    }
+
+    /// Run `create` expecting a failure whose message contains `needle`; check that
+    /// nothing is left behind.
+    pub fn expect_create_error(&self, needle: &str) -> String {
+        let out = self.create();
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "create should fail with exit 1: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "error should mention {needle:?}: {err}"
+        );
+        self.assert_clean();
+        err
     }
 
     pub fn write_config(&self) {
-        std::fs::write(self.bundle.join("config.json"), serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+        std::fs::write(
+            self.bundle.join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
     }
 
     pub fn set_args(&mut self, args: &[&str]) -> &mut Self {
@@ -78,7 +132,12 @@ impl Ctx {
     /// `brig run` in the foreground, stdout captured.
     pub fn run(&self) -> Output {
         self.write_config();
-        self.cmd().args(["run", "--bundle"]).arg(&self.bundle).arg(&self.id).output().unwrap()
+        self.cmd()
+            .args(["run", "--bundle"])
+            .arg(&self.bundle)
+            .arg(&self.id)
+            .output()
+            .unwrap()
     }
 
     /// Run the probe with extra arguments and parse its report.
@@ -87,8 +146,18 @@ impl Ctx {
         args.extend_from_slice(probe_args);
         self.set_args(&args);
         let out = self.run();
-        assert!(out.status.success(), "brig run failed: {}\nstdout: {}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("probe output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "brig run failed: {}\nstdout: {}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "probe output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     /// `brig create` with stdout/stderr of the container going to files in the base dir.
@@ -104,7 +173,11 @@ impl Ctx {
             .stdout(out_file)
             .stderr(err_file)
             .status()
-            .map(|status| Output { status, stdout: Vec::new(), stderr: std::fs::read(self.base.join("container.err")).unwrap_or_default() })
+            .map(|status| Output {
+                status,
+                stdout: Vec::new(),
+                stderr: std::fs::read(self.base.join("container.err")).unwrap_or_default(),
+            })
             .unwrap()
     }
 
@@ -114,7 +187,11 @@ impl Ctx {
 
     pub fn state(&self) -> Value {
         let out = self.brig(&["state", &self.id]);
-        assert!(out.status.success(), "state: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "state: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -132,8 +209,24 @@ impl Ctx {
 
     /// Assert nothing of the container is left: state dir, cgroup, process.
     pub fn assert_clean(&self) {
-        assert!(!self.root.join(&self.id).exists(), "state directory left behind");
-        assert_eq!(self.cgroup_dirs(), Vec::<PathBuf>::new(), "cgroup left behind");
+        assert!(
+            !self.root.join(&self.id).exists(),
+            "state directory left behind"
+        );
+        let procs = Command::new("pgrep")
+            .args(["-f", &format!("--bundle {}", self.bundle.display())])
+            .output()
+            .unwrap();
+        assert!(
+            procs.stdout.is_empty(),
+            "process left behind: {}",
+            String::from_utf8_lossy(&procs.stdout)
+        );
+        assert_eq!(
+            self.cgroup_dirs(),
+            Vec::<PathBuf>::new(),
+            "cgroup left behind"
+        );
     }
 
     /// Wait (bounded) until the container reports a status.
@@ -175,5 +268,9 @@ pub fn stdout(o: &Output) -> String {
 
 /// Find a mount by mount point in a probe report.
 pub fn mount<'a>(report: &'a Value, point: &str) -> Option<&'a Value> {
-    report["mounts"].as_array()?.iter().rev().find(|m| m["mount_point"] == point)
+    report["mounts"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m["mount_point"] == point)
 }

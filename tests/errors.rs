@@ -1,0 +1,237 @@
+//! Bad input: a clear error naming the problem, exit 1, a JSON log line when asked, and
+//! nothing left behind.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn invalid_json_is_reported_and_nothing_is_left() {
+    let c = Ctx::new("err-json");
+    c.write_config();
+    std::fs::write(
+        c.bundle.join("config.json"),
+        b"{\"ociVersion\": \"1.0.2\", \"process\": {",
+    )
+    .unwrap();
+    let out = c
+        .cmd()
+        .args(["create", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("config.json"), "{}", stderr(&out));
+    c.assert_clean();
+}
+
+#[test]
+fn a_wrong_type_names_the_field() {
+    let mut c = Ctx::new("err-type");
+    c.config["process"]["user"]["uid"] = json!("root");
+    c.expect_create_error("process.user.uid");
+}
+
+#[test]
+fn structural_mistakes_name_the_field() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+        (
+            "err-noroot",
+            Box::new(|c: &mut Value| {
+                c.as_object_mut().unwrap().remove("root");
+            }),
+            "root",
+        ),
+        (
+            "err-relmount",
+            Box::new(|c: &mut Value| c["mounts"][0]["destination"] = json!("proc")),
+            "mounts[0].destination",
+        ),
+        (
+            "err-badns",
+            Box::new(|c: &mut Value| c["linux"]["namespaces"][0]["type"] = json!("bogus")),
+            "linux.namespaces[0].type",
+        ),
+        (
+            "err-dupns",
+            Box::new(|c: &mut Value| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "pid"}))
+            }),
+            "duplicate namespace",
+        ),
+        (
+            "err-cap",
+            Box::new(|c: &mut Value| {
+                c["process"]["capabilities"]["bounding"] = json!(["CAP_TEST"])
+            }),
+            "process.capabilities.bounding",
+        ),
+        (
+            "err-rlimit",
+            Box::new(|c: &mut Value| c["process"]["rlimits"][0]["type"] = json!("RLIMIT_TEST")),
+            "process.rlimits[0].type",
+        ),
+        (
+            "err-uts",
+            Box::new(|c: &mut Value| c["linux"]["namespaces"] = json!([{"type": "mount"}])),
+            "private UTS namespace",
+        ),
+        (
+            "err-nspath",
+            Box::new(|c: &mut Value| c["linux"]["namespaces"][0]["path"] = json!("/etc/hostname")),
+            "is not a pid namespace",
+        ),
+        (
+            "err-nsmissing",
+            Box::new(|c: &mut Value| {
+                c["linux"]["namespaces"][1]["path"] = json!("/proc/no/ns/net")
+            }),
+            "linux.namespaces[1].path",
+        ),
+        (
+            "err-cwd",
+            Box::new(|c: &mut Value| c["process"]["cwd"] = json!("relative")),
+            "process.cwd",
+        ),
+        (
+            "err-args",
+            Box::new(|c: &mut Value| c["process"]["args"] = json!([])),
+            "process.args",
+        ),
+        (
+            "err-sysctl",
+            Box::new(|c: &mut Value| c["linux"]["sysctl"] = json!({"vm.swappiness": "1"})),
+            "linux.sysctl.vm.swappiness",
+        ),
+        (
+            "err-option",
+            Box::new(|c: &mut Value| c["mounts"][1]["options"] = json!(["tmpcopyup"])),
+            "mounts[1].options",
+        ),
+    ];
+    for (name, mutate, needle) in cases {
+        let mut c = Ctx::new(name);
+        mutate(&mut c.config);
+        c.expect_create_error(needle);
+    }
+}
+
+#[test]
+fn a_missing_executable_fails_create_like_runc() {
+    let mut c = Ctx::new("err-noexec");
+    c.set_args(&["no-such-binary"]);
+    // logrus quotes the message, so the inner quotes arrive escaped, as with runc.
+    let err = c.expect_create_error("executable file not found in $PATH");
+    assert!(err.contains("no-such-binary"), "{err}");
+    c.set_args(&["/no/such/bin"]);
+    c.expect_create_error("stat /no/such/bin: no such file or directory");
+    c.set_args(&["/etc/passwd"]);
+    c.expect_create_error("permission denied");
+}
+
+#[test]
+fn the_rootfs_must_be_a_directory() {
+    let mut c = Ctx::new("err-rootfile");
+    let file = c.base.join("rootfile");
+    std::fs::write(&file, "x").unwrap();
+    c.config["root"]["path"] = json!(file);
+    c.expect_create_error("root.path");
+    c.config["root"]["path"] = json!("/no/such/rootfs");
+    c.expect_create_error("root.path");
+}
+
+#[test]
+fn errors_go_to_the_json_log_for_containerd() {
+    let mut c = Ctx::new("err-log");
+    c.set_args(&["no-such-binary"]);
+    c.write_config();
+    let log = c.base.join("log.json");
+    let out = c
+        .cmd()
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "create", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(
+        last["msg"]
+            .as_str()
+            .unwrap()
+            .contains("executable file not found"),
+        "{last}"
+    );
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        stderr(&out).contains("executable file not found"),
+        "also on stderr for conmon"
+    );
+    c.assert_clean();
+}
+
+#[test]
+fn invalid_ids_are_refused() {
+    let c = Ctx::new("err-id");
+    c.write_config();
+    for bad in ["../x", "a/b", "..", "a b"] {
+        let out = c
+            .cmd()
+            .args(["create", "--bundle"])
+            .arg(&c.bundle)
+            .arg(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(
+            stderr(&out).contains("invalid container ID format"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!c.root.exists() || std::fs::read_dir(&c.root).unwrap().count() == 0);
+}
+
+#[test]
+fn unknown_signals_are_refused() {
+    let mut c = Ctx::new("err-signal");
+    c.set_args(&["sleep", "30"]);
+    assert!(c.create().status.success());
+    let out = c.brig(&["kill", &c.id, "NOSIG"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown signal") && stderr(&out).contains("NOSIG"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        c.state()["status"],
+        "created",
+        "the container is undisturbed"
+    );
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn a_failed_create_leaves_other_containers_running() {
+    let mut good = Ctx::new("err-neighbour");
+    good.set_args(&["sleep", "30"]);
+    assert!(good.create().status.success());
+    let mut bad = Ctx::new("err-neighbour-bad");
+    bad.root = good.root.clone();
+    bad.set_args(&["no-such-binary"]);
+    bad.expect_create_error("executable file not found");
+    assert_eq!(good.state()["status"], "created");
+    assert!(good.brig(&["delete", &good.id]).status.success());
+    good.assert_clean();
+}

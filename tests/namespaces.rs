@@ -1,0 +1,139 @@
+//! Each namespace really new, or really joined by path.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn ns(report: &Value, name: &str) -> u64 {
+    report["namespaces"][name].as_u64().unwrap()
+}
+
+#[test]
+fn default_namespaces_are_new_and_others_are_shared() {
+    let mut c = Ctx::new("ns-default");
+    let r = c.probe(&[]);
+    for name in ["mnt", "pid", "net", "uts", "ipc"] {
+        assert_ne!(ns(&r, name), host_ns(name), "{name} should be new");
+    }
+    for name in ["user", "cgroup", "time"] {
+        assert_eq!(ns(&r, name), host_ns(name), "{name} should be the host's");
+    }
+    assert_eq!(r["pid"], 1);
+    c.assert_clean();
+}
+
+#[test]
+fn cgroup_and_time_namespaces_are_new_when_asked() {
+    let mut c = Ctx::new("ns-cgtime");
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .extend([json!({"type": "cgroup"}), json!({"type": "time"})]);
+    let r = c.probe(&[]);
+    assert_ne!(ns(&r, "cgroup"), host_ns("cgroup"));
+    assert_ne!(ns(&r, "time"), host_ns("time"));
+    assert_eq!(
+        r["pid"], 1,
+        "the time namespace's extra fork still makes the process PID 1"
+    );
+    // In its own cgroup namespace the container's cgroup is the root.
+    for line in r["cgroup"].as_array().unwrap() {
+        assert!(line.as_str().unwrap().ends_with(":/"), "{line}");
+    }
+    c.assert_clean();
+}
+
+#[test]
+fn namespaces_are_joined_by_path() {
+    let mut a = Ctx::new("ns-join-a");
+    a.set_args(&["sleep", "30"]);
+    a.write_config();
+    assert!(a
+        .cmd()
+        .args(["run", "-d", "--bundle"])
+        .arg(&a.bundle)
+        .arg(&a.id)
+        .status()
+        .unwrap()
+        .success());
+    let pid = a.state()["pid"].as_i64().unwrap();
+
+    let mut b = Ctx::new("ns-join-b");
+    b.config["linux"]["namespaces"] = json!([
+        {"type": "pid", "path": format!("/proc/{pid}/ns/pid")},
+        {"type": "network", "path": format!("/proc/{pid}/ns/net")},
+        {"type": "ipc", "path": format!("/proc/{pid}/ns/ipc")},
+        {"type": "uts", "path": format!("/proc/{pid}/ns/uts")},
+        {"type": "mount"}
+    ]);
+    b.config["hostname"] = json!("joined");
+    let r = b.probe(&[]);
+    for (name, file) in [
+        ("pid", "pid"),
+        ("net", "net"),
+        ("ipc", "ipc"),
+        ("uts", "uts"),
+    ] {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
+        let inode: u64 = link
+            .to_string_lossy()
+            .split('[')
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(']')
+            .parse()
+            .unwrap();
+        assert_eq!(ns(&r, name), inode, "{name} joined");
+    }
+    assert_ne!(r["pid"], 1, "a joined pid namespace already has its PID 1");
+    assert_eq!(r["hostname"], "joined");
+    b.assert_clean();
+    assert!(a.brig(&["delete", "--force", &a.id]).status.success());
+    a.assert_clean();
+}
+
+#[test]
+fn user_namespace_maps_root_to_the_configured_host_id() {
+    let mut c = Ctx::new("ns-user");
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let r = c.probe(&[]);
+    assert_ne!(ns(&r, "user"), host_ns("user"));
+    assert_eq!(r["uid"]["effective"], 0);
+    let map: Vec<&str> = r["uid_map"].as_str().unwrap().split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"]);
+
+    // Seen from the host, the container's root is uid 100000.
+    c.set_args(&["sleep", "30"]);
+    assert!(
+        c.create().status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some("100000"),
+        "{uid_line}"
+    );
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn hostname_and_domainname_are_set() {
+    let mut c = Ctx::new("ns-uts");
+    c.config["hostname"] = json!("box");
+    c.config["domainname"] = json!("example.org");
+    let r = c.probe(&[]);
+    assert_eq!(r["hostname"], "box");
+    assert_eq!(r["domainname"], "example.org");
+    c.assert_clean();
+}

@@ -1,0 +1,185 @@
+//! process.*: user, capabilities, rlimits, env, cwd, fds, no_new_privs, oom score, sysctl.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn names(v: &Value) -> Vec<String> {
+    let mut n: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn default_capabilities_are_exactly_the_specs() {
+    let mut c = Ctx::new("pr-caps");
+    let r = c.probe(&[]);
+    let want = vec!["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    for set in ["bounding", "effective", "permitted"] {
+        assert_eq!(names(&r["capabilities"][set]), want, "{set}");
+    }
+    assert_eq!(
+        names(&r["capabilities"]["inheritable"]),
+        Vec::<String>::new(),
+        "inheritable only when asked"
+    );
+    c.assert_clean();
+}
+
+#[test]
+fn a_non_root_user_keeps_ambient_capabilities() {
+    let mut c = Ctx::new("pr-ambient");
+    c.config["process"]["user"] =
+        json!({"uid": 1000, "gid": 1000, "additionalGids": [2000], "umask": 63});
+    let caps = json!(["CAP_NET_BIND_SERVICE"]);
+    c.config["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": caps});
+    let r = c.probe(&[]);
+    assert_eq!(
+        r["uid"],
+        json!({"real": 1000, "effective": 1000, "saved": 1000})
+    );
+    assert_eq!(
+        r["gid"],
+        json!({"real": 1000, "effective": 1000, "saved": 1000})
+    );
+    assert_eq!(r["groups"], json!([2000]));
+    assert_eq!(r["umask"], 63);
+    assert_eq!(
+        names(&r["capabilities"]["effective"]),
+        ["CAP_NET_BIND_SERVICE"]
+    );
+    assert_eq!(
+        names(&r["capabilities"]["ambient"]),
+        ["CAP_NET_BIND_SERVICE"]
+    );
+    let home = r["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e.as_str().unwrap().starts_with("HOME="));
+    assert_eq!(
+        home,
+        Some(&json!("HOME=/home/user")),
+        "HOME comes from the container's passwd"
+    );
+    c.assert_clean();
+}
+
+#[test]
+fn ambient_without_inheritable_is_not_raised() {
+    let mut c = Ctx::new("pr-ambient-no-inh");
+    c.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    let r = c.probe(&[]);
+    // runc's default spec lists ambient caps but no inheritable ones: the user gets none.
+    assert_eq!(names(&r["capabilities"]["ambient"]), Vec::<String>::new());
+    assert_eq!(names(&r["capabilities"]["effective"]), Vec::<String>::new());
+    c.assert_clean();
+}
+
+#[test]
+fn rlimits_no_new_privs_and_oom_score_adj_apply() {
+    let mut c = Ctx::new("pr-limits");
+    c.config["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}, {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}]);
+    c.config["process"]["oomScoreAdj"] = json!(500);
+    let r = c.probe(&[]);
+    assert_eq!(
+        r["rlimits"]["RLIMIT_NOFILE"],
+        json!({"soft": 100, "hard": 200})
+    );
+    assert_eq!(r["rlimits"]["RLIMIT_CORE"], json!({"soft": 0, "hard": 0}));
+    assert_eq!(r["no_new_privs"], true);
+    assert_eq!(r["oom_score_adj"], 500);
+    c.config["process"]["noNewPrivileges"] = json!(false);
+    let r = c.probe(&[]);
+    assert_eq!(r["no_new_privs"], false);
+    c.assert_clean();
+}
+
+#[test]
+fn env_args_and_cwd_reach_the_process() {
+    let mut c = Ctx::new("pr-env");
+    c.private_rootfs();
+    c.config["process"]["env"] = json!(["PATH=/usr/bin:/bin", "FOO=bar baz"]);
+    c.config["process"]["cwd"] = json!("/srv/made/by/brig");
+    let r = c.probe(&["--", "a b", "--x"]);
+    assert_eq!(r["args"], json!(["probe", "--", "a b", "--x"]));
+    assert_eq!(r["cwd"], "/srv/made/by/brig", "a missing cwd is created");
+    let env = r["env"].as_array().unwrap();
+    assert_eq!(env[0], "PATH=/usr/bin:/bin");
+    assert_eq!(env[1], "FOO=bar baz");
+    assert!(env.contains(&json!("HOME=/root")));
+    c.assert_clean();
+}
+
+#[test]
+fn only_stdio_reaches_the_process_unless_fds_are_preserved() {
+    let mut c = Ctx::new("pr-fds");
+    let r = c.probe(&[]);
+    let fds: Vec<i64> = r["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        fds,
+        [0, 1, 2],
+        "no host fd leaks into the container: {}",
+        r["fds"]
+    );
+
+    c.set_args(&["probe"]);
+    c.write_config();
+    let script = format!(
+        "exec 3</etc/hostname 4</etc/hostname; exec {} --root {} run --preserve-fds 1 --bundle {} {}",
+        BRIG, c.root.display(), c.bundle.display(), c.id
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fds: Vec<i64> = r["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(fds, [0, 1, 2, 3], "fd 3 preserved, fd 4 not: {}", r["fds"]);
+    c.assert_clean();
+}
+
+#[test]
+fn sysctls_are_written_in_the_containers_namespaces() {
+    let mut c = Ctx::new("pr-sysctl");
+    c.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"});
+    let r = c.probe(&[
+        "--sysctl",
+        "net.ipv4.ip_forward",
+        "--sysctl",
+        "kernel.shmmni",
+    ]);
+    assert_eq!(r["sysctl"]["net.ipv4.ip_forward"], "1");
+    assert_eq!(r["sysctl"]["kernel.shmmni"], "1234");
+    let host = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    assert_ne!(host.trim(), "1234", "the host's value is untouched");
+    c.assert_clean();
+}
+
+#[test]
+fn the_executable_is_found_on_the_containers_path() {
+    let mut c = Ctx::new("pr-path");
+    c.config["process"]["env"] = json!(["PATH=/nowhere:/usr/bin:/bin"]);
+    c.set_args(&["sh", "-c", "echo $0"]);
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "sh\n");
+    c.assert_clean();
+}
