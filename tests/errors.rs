@@ -36,7 +36,8 @@ fn a_wrong_type_names_the_field() {
 
 #[test]
 fn structural_mistakes_name_the_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "err-noroot",
             Box::new(|c: &mut Value| {
