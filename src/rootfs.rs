@@ -38,7 +38,8 @@ pub fn setup(cfg: &InitConfig) -> Result<()> {
         NONE,
     )
     .ctx(|| "set the propagation of / in the container's mount namespace")?;
-    if propagation.is_some_and(|p| p.contains(MsFlags::MS_SHARED)) {
+    // pivot_root refuses a shared parent, and an unbindable one cannot be bound.
+    if propagation.is_some_and(|p| p.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE)) {
         make_parent_mount_private(cfg.rootfs)?;
     }
     // pivot_root needs the new root to be a mount point.

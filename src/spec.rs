@@ -276,7 +276,6 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
         crate::cgroups::check_supported(res)?;
     }
     let later = [
-        ("linux.seccomp", linux.seccomp().is_some()),
         ("linux.intelRdt", linux.intel_rdt().is_some()),
         ("linux.personality", linux.personality().is_some()),
         ("linux.timeOffsets", linux.time_offsets().is_some()),

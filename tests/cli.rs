@@ -130,7 +130,12 @@ fn features_reports_what_brig_does() {
         .unwrap()
         .iter()
         .any(|c| c == "CAP_CHECKPOINT_RESTORE"));
-    assert_eq!(f["linux"]["seccomp"]["enabled"], false);
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
+    let actions = f["linux"]["seccomp"]["actions"].as_array().unwrap();
+    assert!(
+        !actions.contains(&serde_json::json!("SCMP_ACT_NOTIFY")),
+        "NOTIFY is refused, so not reported"
+    );
     assert_eq!(f["hooks"], serde_json::json!([]));
 }
 

@@ -55,19 +55,31 @@ fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         .as_ref()
         .expect("validated: process is present");
     enter_cwd(process.cwd())?;
-    let env = environment(cfg)?;
-    let exe = find_executable(&process.args().as_ref().expect("validated")[0], &env)?;
-    switch_user(cfg)?;
     check_cwd()?;
+    let env = environment(cfg)?;
+    let args = process.args().as_ref().expect("validated");
+    let exe = find_executable(&args[0], &env)?;
+    let seccomp = cfg.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let filter = seccomp.map(crate::security::seccomp::compile).transpose()?;
+    let nnp = process.no_new_privileges() == Some(true);
+    if let (Some(f), false) = (&filter, nnp) {
+        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the user switch.
+        crate::security::seccomp::load(f)?;
+    }
+    switch_user(cfg)?;
     nix::sys::stat::umask(Mode::from_bits_truncate(
         process.user().umask().unwrap_or(0o022) as _,
     ));
-    if process.no_new_privileges() == Some(true) {
+    if nnp {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs")?;
     }
     ch.send(&Msg::Ready)?;
     wait_for_start(cfg, ch)?;
-    exec(cfg, &exe, process.args().as_ref().expect("validated"), &env)
+    if let (Some(f), true) = (&filter, nnp) {
+        // Last, so that even a profile that forbids what setup needs cannot break it.
+        crate::security::seccomp::load(f)?;
+    }
+    exec(cfg, &exe, args, &env)
 }
 
 /// The process starts with no blocked signals and default dispositions: `run` blocks the

@@ -1,4 +1,5 @@
-//! What the container process is allowed to do: capabilities now; seccomp and LSM labels
-//! land with the security milestone.
+//! What the container process is allowed to do: capabilities and seccomp; LSM labels land
+//! with the security milestone.
 
 pub mod capabilities;
+pub mod seccomp;
