@@ -137,3 +137,64 @@ fn hostname_and_domainname_are_set() {
     assert_eq!(r["domainname"], "example.org");
     c.assert_clean();
 }
+
+#[test]
+fn user_cgroup_and_time_namespaces_are_joined_by_path() {
+    let mut a = Ctx::new("ns-join2-a");
+    a.set_args(&["sleep", "30"]);
+    a.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .extend([
+            json!({"type": "user"}),
+            json!({"type": "cgroup"}),
+            json!({"type": "time"}),
+        ]);
+    a.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    a.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    a.write_config();
+    // A detached container keeps create's stdio: no pipes here, or reading them would wait.
+    let status = a
+        .cmd()
+        .args(["run", "-d", "--bundle"])
+        .arg(&a.bundle)
+        .arg(&a.id)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pid = a.state()["pid"].as_i64().unwrap();
+    let inode = |file: &str| -> u64 {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
+        link.to_string_lossy()
+            .split('[')
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(']')
+            .parse()
+            .unwrap()
+    };
+
+    let mut b = Ctx::new("ns-join2-b");
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .extend([
+            json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}),
+            json!({"type": "cgroup", "path": format!("/proc/{pid}/ns/cgroup")}),
+            json!({"type": "time", "path": format!("/proc/{pid}/ns/time")}),
+        ]);
+    let r = b.probe(&[]);
+    for name in ["user", "cgroup", "time"] {
+        assert_eq!(ns(&r, name), inode(name), "{name} joined");
+    }
+    assert_eq!(
+        r["uid"]["effective"], 0,
+        "root of the joined user namespace"
+    );
+    assert!(r["uid_map"].as_str().unwrap().contains("200000"));
+    b.assert_clean();
+    assert!(a.brig(&["delete", "--force", &a.id]).status.success());
+    a.assert_clean();
+}

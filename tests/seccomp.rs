@@ -64,3 +64,36 @@ fn notify_is_refused_until_it_is_wired() {
     c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]});
     c.expect_create_error("SCMP_ACT_NOTIFY");
 }
+
+#[test]
+fn a_profile_without_close_range_works_without_no_new_privs() {
+    let mut c = Ctx::new("sc-old-profile");
+    // Older profiles (Docker's before 2021) lack close_range; without no_new_privs the
+    // filter is loaded before the user switch, so setup after it must not need the call.
+    c.config["process"]["noNewPrivileges"] = json!(false);
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]});
+    let r = c.probe(&[]);
+    let fds: Vec<i64> = r["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect();
+    assert_eq!(fds, [0, 1, 2]);
+    c.assert_clean();
+}
+
+#[test]
+fn a_failure_after_create_is_reported_on_the_containers_stderr() {
+    let mut c = Ctx::new("sc-late-error");
+    c.config["process"]["noNewPrivileges"] = json!(false);
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]});
+    let out = c.run();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("brig: exec") && stderr(&out).contains("operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}

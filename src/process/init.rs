@@ -17,17 +17,30 @@ use crate::error::{Context, Error, Result};
 
 /// The child's entry point: run the steps, report a failure to the parent, never return.
 pub fn main(cfg: &InitConfig, ch: Channel) -> ! {
-    let err = match run(cfg, &ch) {
+    let mut ready = false;
+    let err = match run(cfg, &ch, &mut ready) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = ch.send(&Msg::Error(err.to_string()));
+    if ready {
+        // The runtime no longer listens once the container is created: say it where the
+        // container's own output goes.
+        let _ =
+            std::io::Write::write_all(&mut std::io::stderr(), format!("brig: {err}\n").as_bytes());
+    } else {
+        let _ = ch.send(&Msg::Error(err.to_string()));
+    }
     exit_now(1)
 }
 
 use crate::sys::exit_now;
 
-fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
+fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
+    // Nothing inherited from brig's caller may reach the container (CVE-2024-21626); every
+    // fd brig opens from here on is close-on-exec already. Done first, before a seccomp
+    // filter could refuse close_range.
+    crate::sys::cloexec_from(3 + cfg.preserve_fds as i32)
+        .ctx(|| "mark inherited file descriptors close-on-exec")?;
     reset_signals()?;
     ch.expect(Msg::Go)?;
     enter_namespaces(cfg, ch)?;
@@ -74,12 +87,13 @@ fn run(cfg: &InitConfig, ch: &Channel) -> Result<Infallible> {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs")?;
     }
     ch.send(&Msg::Ready)?;
+    *ready = true;
     wait_for_start(cfg, ch)?;
     if let (Some(f), true) = (&filter, nnp) {
         // Last, so that even a profile that forbids what setup needs cannot break it.
         crate::security::seccomp::load(f)?;
     }
-    exec(cfg, &exe, args, &env)
+    exec(&exe, args, &env)
 }
 
 /// The process starts with no blocked signals and default dispositions: `run` blocks the
@@ -339,16 +353,13 @@ fn wait_for_start(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     }
 }
 
-fn exec(cfg: &InitConfig, exe: &Path, args: &[String], env: &[String]) -> Result<Infallible> {
+fn exec(exe: &Path, args: &[String], env: &[String]) -> Result<Infallible> {
     let cstr = |s: &str| {
         CString::new(s).map_err(|_| Error::config("process", format!("{s:?} contains a NUL byte")))
     };
     let path = cstr(&exe.to_string_lossy())?;
     let argv = args.iter().map(|a| cstr(a)).collect::<Result<Vec<_>>>()?;
     let envp = env.iter().map(|e| cstr(e)).collect::<Result<Vec<_>>>()?;
-    // Nothing but stdio and the preserved fds may reach the container process.
-    crate::sys::cloexec_from(3 + cfg.preserve_fds as i32)
-        .ctx(|| "close inherited file descriptors")?;
     let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
     // After `start` nobody reads the channel; say it on the container's stderr too.
     let msg = format!(
