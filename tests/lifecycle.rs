@@ -91,20 +91,28 @@ fn state_json_has_runcs_shape() {
     c.config["annotations"] = serde_json::json!({"org.example.key": "v"});
     assert!(c.create().status.success());
     let state = c.state();
-    let reference: Value = serde_json::from_str(include_str!(
-        "../../shared/reference/runc-1.1.5/state-created.json"
-    ))
-    .unwrap();
-    let mut keys: Vec<&String> = state
+    // The keys of `runc state` (runc 1.1.5), annotations aside.
+    let mut keys: Vec<&str> = state
         .as_object()
         .unwrap()
         .keys()
+        .map(String::as_str)
         .filter(|k| *k != "annotations")
         .collect();
-    let mut want: Vec<&String> = reference.as_object().unwrap().keys().collect();
-    keys.sort();
-    want.sort();
-    assert_eq!(keys, want);
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "bundle",
+            "created",
+            "id",
+            "ociVersion",
+            "owner",
+            "pid",
+            "rootfs",
+            "status"
+        ]
+    );
     assert_eq!(state["annotations"]["org.example.key"], "v");
     assert_eq!(state["bundle"], c.bundle.to_str().unwrap());
     assert_eq!(state["id"], c.id.as_str());
