@@ -25,7 +25,9 @@ build: deps
 fixtures: deps
 	rootfs-fixtures/build-rootfs.sh $(ROOTFS)
 
-lint:
+lint: deps
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 

@@ -150,17 +150,7 @@ fn run_reports_a_killed_process_as_128_plus_signal() {
     let mut c = Ctx::new("lc-signal");
     // PID 1 of a pid namespace cannot SIGKILL itself: the signal comes from the host.
     c.set_args(&["sh", "-c", "echo ready; exec sleep 30"]);
-    c.write_config();
-    let mut child = c
-        .cmd()
-        .args(["run", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut buf = [0u8; 6];
-    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut buf).unwrap();
+    let mut child = c.spawn_until_ready();
     assert!(c.brig(&["kill", &c.id, "SIGKILL"]).status.success());
     assert_eq!(child.wait().unwrap().code(), Some(137));
     c.assert_clean();
@@ -175,19 +165,7 @@ fn run_forwards_signals_to_the_container() {
         "-c",
         "trap 'exit 42' TERM; echo ready; while true; do sleep 0.05; done",
     ]);
-    c.write_config();
-    let mut child = c
-        .cmd()
-        .args(["run", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut buf = [0u8; 6];
-    std::io::Read::read_exact(&mut out, &mut buf).unwrap();
-    assert_eq!(&buf, b"ready\n");
+    let mut child = c.spawn_until_ready();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -202,16 +180,7 @@ fn run_detached_then_kill_and_delete() {
     let mut c = Ctx::new("lc-detach");
     c.set_args(&["sleep", "30"]);
     c.write_config();
-    let out = c
-        .cmd()
-        .args(["run", "-d", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    c.run_detached();
     assert_eq!(c.state()["status"], "running");
     let list = c.brig(&["list", "--format", "json"]);
     let list: Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -257,14 +226,7 @@ fn kill_all_signals_every_process() {
     let mut c = Ctx::new("lc-killall");
     c.set_args(&["sh", "-c", "sleep 30 & sleep 30 & wait"]);
     c.write_config();
-    assert!(c
-        .cmd()
-        .args(["run", "-d", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .status()
-        .unwrap()
-        .success());
+    c.run_detached();
     let procs_file = format!("/sys/fs/cgroup/pids{}/cgroup.procs", c.cgroup);
     let count = || {
         std::fs::read_to_string(&procs_file)
@@ -291,10 +253,7 @@ fn stdio_passes_through_untouched() {
     c.set_args(&["sh", "-c", "read line; echo got:$line; echo err >&2"]);
     c.write_config();
     let mut child = c
-        .cmd()
-        .args(["run", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
+        .run_cmd()
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

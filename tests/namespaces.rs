@@ -49,14 +49,7 @@ fn namespaces_are_joined_by_path() {
     let mut a = Ctx::new("ns-join-a");
     a.set_args(&["sleep", "30"]);
     a.write_config();
-    assert!(a
-        .cmd()
-        .args(["run", "-d", "--bundle"])
-        .arg(&a.bundle)
-        .arg(&a.id)
-        .status()
-        .unwrap()
-        .success());
+    a.run_detached();
     let pid = a.state()["pid"].as_i64().unwrap();
 
     let mut b = Ctx::new("ns-join-b");
@@ -154,16 +147,7 @@ fn user_cgroup_and_time_namespaces_are_joined_by_path() {
     a.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     a.write_config();
     // A detached container keeps create's stdio: no pipes here, or reading them would wait.
-    let status = a
-        .cmd()
-        .args(["run", "-d", "--bundle"])
-        .arg(&a.bundle)
-        .arg(&a.id)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    a.run_detached();
     let pid = a.state()["pid"].as_i64().unwrap();
     let inode = |file: &str| -> u64 {
         let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();

@@ -121,12 +121,7 @@ fn env_args_and_cwd_reach_the_process() {
 fn only_stdio_reaches_the_process_unless_fds_are_preserved() {
     let mut c = Ctx::new("pr-fds");
     let r = c.probe(&[]);
-    let fds: Vec<i64> = r["fds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fd"].as_i64().unwrap())
-        .collect();
+    let fds: Vec<i64> = fd_numbers(&r);
     assert_eq!(
         fds,
         [0, 1, 2],
@@ -146,12 +141,7 @@ fn only_stdio_reaches_the_process_unless_fds_are_preserved() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let fds: Vec<i64> = r["fds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fd"].as_i64().unwrap())
-        .collect();
+    let fds: Vec<i64> = fd_numbers(&r);
     assert_eq!(fds, [0, 1, 2, 3], "fd 3 preserved, fd 4 not: {}", r["fds"]);
     c.assert_clean();
 }

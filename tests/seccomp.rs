@@ -73,12 +73,7 @@ fn a_profile_without_close_range_works_without_no_new_privs() {
     c.config["process"]["noNewPrivileges"] = json!(false);
     c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]});
     let r = c.probe(&[]);
-    let fds: Vec<i64> = r["fds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fd"].as_i64().unwrap())
-        .collect();
+    let fds: Vec<i64> = fd_numbers(&r);
     assert_eq!(fds, [0, 1, 2]);
     c.assert_clean();
 }

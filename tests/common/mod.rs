@@ -129,6 +129,39 @@ impl Ctx {
         self.cmd().args(args).output().unwrap()
     }
 
+    /// `brig run --bundle B ID` with the config written, ready for stdio settings.
+    pub fn run_cmd(&self) -> Command {
+        self.write_config();
+        let mut c = self.cmd();
+        c.args(["run", "--bundle"]).arg(&self.bundle).arg(&self.id);
+        c
+    }
+
+    /// `brig run -d`: the container keeps brig's stdio, so it gets /dev/null, not pipes
+    /// (reading a pipe would wait for the container to exit).
+    pub fn run_detached(&self) {
+        self.write_config();
+        let status = self
+            .cmd()
+            .args(["run", "-d", "--bundle"])
+            .arg(&self.bundle)
+            .arg(&self.id)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "brig run -d failed");
+    }
+
+    /// `brig run` in the foreground, returned once the container printed "ready".
+    pub fn spawn_until_ready(&self) -> std::process::Child {
+        let mut child = self.run_cmd().stdout(Stdio::piped()).spawn().unwrap();
+        let mut buf = [0u8; 6];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut buf).unwrap();
+        assert_eq!(&buf, b"ready\n");
+        child
+    }
+
     /// `brig run` in the foreground, stdout captured.
     pub fn run(&self) -> Output {
         self.write_config();
@@ -264,6 +297,16 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The fd numbers open in the probe.
+pub fn fd_numbers(report: &Value) -> Vec<i64> {
+    report["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fd"].as_i64().unwrap())
+        .collect()
 }
 
 /// Find a mount by mount point in a probe report.
