@@ -63,6 +63,68 @@ fn later(name: &'static str, about: &'static str) -> Command {
     )
 }
 
+/// A repeatable flag with a value (`-e A=1 -e B=2`).
+fn many(name: &'static str, help: &'static str) -> Arg {
+    opt(name, help).action(ArgAction::Append)
+}
+
+fn exec_command() -> Command {
+    Command::new("exec")
+        .about("execute new process inside the container")
+        .arg(opt(
+            "console-socket",
+            "path to an AF_UNIX socket which will receive the console's pseudoterminal master",
+        ))
+        .arg(opt("cwd", "current working directory in the container"))
+        .arg(many("env", "set environment variables").short('e'))
+        .arg(flag("tty", "allocate a pseudo-TTY").short('t'))
+        .arg(opt("user", "UID (format: <uid>[:<gid>])").short('u'))
+        .arg(many("additional-gids", "additional gids").short('g'))
+        .arg(opt("process", "path to the process.json").short('p'))
+        .arg(flag("detach", "detach from the container's process").short('d'))
+        .arg(opt(
+            "pid-file",
+            "specify the file to write the process id to",
+        ))
+        .arg(opt(
+            "process-label",
+            "set the asm process label for the process commonly used with selinux",
+        ))
+        .arg(opt("apparmor", "set the apparmor profile for the process"))
+        .arg(flag(
+            "no-new-privs",
+            "set the no new privileges value for the process",
+        ))
+        .arg(
+            many(
+                "cap",
+                "add a capability to the bounding set for the process",
+            )
+            .short('c'),
+        )
+        .arg(
+            opt(
+                "preserve-fds",
+                "pass N additional file descriptors to the container",
+            )
+            .default_value("0")
+            .value_parser(clap::value_parser!(u32)),
+        )
+        .arg(many(
+            "cgroup",
+            "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.",
+        ))
+        .arg(flag("ignore-paused", "allow exec in a paused container"))
+        .arg(id_arg())
+        .arg(
+            Arg::new("command")
+                .num_args(0..)
+                .allow_hyphen_values(true)
+                .trailing_var_arg(true)
+                .help("the command and its arguments"),
+        )
+}
+
 pub fn command() -> Command {
     Command::new("brig")
         .about("an OCI container runtime, a drop-in replacement for runc")
@@ -111,8 +173,14 @@ pub fn command() -> Command {
                 .arg(flag("rootless", "generate a configuration for a rootless container")),
         )
         .subcommand(Command::new("features").about("show the enabled features"))
-        .subcommand(later("exec", "execute new process inside the container"))
-        .subcommand(later("ps", "ps displays the processes running inside a container"))
+        .subcommand(exec_command())
+        .subcommand(
+            Command::new("ps")
+                .about("ps displays the processes running inside a container")
+                .arg(opt("format", "select one of: table or json (default: \"table\")").short('f').default_value("table").value_parser(["table", "json"]))
+                .arg(id_arg())
+                .arg(Arg::new("ps-args").num_args(0..).allow_hyphen_values(true).trailing_var_arg(true).help("arguments for ps(1), default -ef")),
+        )
         .subcommand(later("pause", "pause suspends all processes inside the container"))
         .subcommand(later("resume", "resumes all processes that have been previously paused"))
         .subcommand(later("update", "update container resource constraints"))

@@ -65,6 +65,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             spec,
             bundle: &bundle.dir,
             rootfs: &bundle.rootfs,
+            exec: false,
             no_pivot: o.no_pivot,
             no_new_keyring: o.no_new_keyring,
             close_in_child: vec![dir.lock_fd()],
@@ -141,6 +142,8 @@ fn save(
         },
     };
     dir.save(&state)?;
+    // exec starts from the container's own process settings and seccomp profile.
+    state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
     Ok(state)
 }
 
@@ -161,7 +164,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 }
 
 /// systemd socket activation: $LISTEN_FDS more fds follow stdio, and the process is told.
-fn listen_fds(preserve: u32) -> (u32, Vec<String>) {
+pub fn listen_fds(preserve: u32) -> (u32, Vec<String>) {
     match std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())

@@ -18,6 +18,8 @@ pub struct Bundle {
     /// Absolute, symlink-free path of the root filesystem.
     pub rootfs: PathBuf,
     pub spec: Spec,
+    /// config.json as read, kept in the state for exec.
+    pub raw: Vec<u8>,
 }
 
 impl Bundle {
@@ -46,7 +48,12 @@ impl Bundle {
             ));
         }
         validate(&spec)?;
-        Ok(Bundle { dir, rootfs, spec })
+        Ok(Bundle {
+            dir,
+            rootfs,
+            spec,
+            raw: bytes,
+        })
     }
 }
 

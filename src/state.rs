@@ -37,6 +37,8 @@ pub struct SavedState {
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// The container's config.json as it was at create.
+pub const CONFIG_FILE: &str = "config.json";
 
 /// runc's id rule: letters, digits, `_ + - .`, not `.` or `..`.
 pub fn validate_id(id: &str) -> Result<()> {

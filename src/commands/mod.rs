@@ -2,9 +2,11 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
+mod ps;
 mod run;
 mod spec;
 mod start;
@@ -48,6 +50,8 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
         "kill" => kill::run(&g, sub),
         "delete" => delete::run(&g, sub),
         "list" => list::run(&g, sub),
+        "exec" => exec::run(&g, sub),
+        "ps" => ps::run(&g, sub),
         "spec" => spec::run(sub),
         "features" => features::run(),
         later => Err(Error::msg(format!(

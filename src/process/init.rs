@@ -50,18 +50,10 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     if cfg.namespaces.in_user_ns() {
         become_root_in_user_ns()?;
     }
-    nix::unistd::setsid().ctx(|| "setsid")?;
-    if !cfg.no_new_keyring {
-        join_session_keyring(cfg.id)?;
+    if !cfg.exec {
+        set_up_container(cfg)?;
     }
-    // Device nodes and directories get exactly the modes the spec gives.
-    nix::sys::stat::umask(Mode::empty());
-    crate::rootfs::setup(cfg)?;
-    set_hostname(cfg)?;
-    crate::rootfs::apply_sysctls(cfg.spec)?;
-    crate::rootfs::finalize(cfg.spec)?;
     set_rlimits(cfg)?;
-    set_oom_score_adj(cfg)?;
     let process = cfg
         .spec
         .process()
@@ -94,6 +86,22 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
         crate::security::seccomp::load(f)?;
     }
     exec(&exe, args, &env)
+}
+
+/// What only a new container needs: its session, keyring, root filesystem, names and
+/// kernel settings. An exec joins all of these as they are.
+fn set_up_container(cfg: &InitConfig) -> Result<()> {
+    nix::unistd::setsid().ctx(|| "setsid")?;
+    if !cfg.no_new_keyring {
+        join_session_keyring(cfg.id)?;
+    }
+    // Device nodes and directories get exactly the modes the spec gives.
+    nix::sys::stat::umask(Mode::empty());
+    crate::rootfs::setup(cfg)?;
+    set_hostname(cfg)?;
+    crate::rootfs::apply_sysctls(cfg.spec)?;
+    crate::rootfs::finalize(cfg.spec)?;
+    set_oom_score_adj(cfg)
 }
 
 /// The process starts with no blocked signals and default dispositions: `run` blocks the

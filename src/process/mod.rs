@@ -26,6 +26,8 @@ pub struct InitConfig<'a> {
     pub spec: &'a Spec,
     pub bundle: &'a Path,
     pub rootfs: &'a Path,
+    /// An exec into a running container: join everything, set up nothing but the process.
+    pub exec: bool,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// fds of the parent the child must close at once: the state directory's lock, which

@@ -72,6 +72,33 @@ impl NamespacePlan {
         Ok(NamespacePlan { new, joins })
     }
 
+    /// An exec joins every namespace the container has, through its init's /proc entries.
+    pub fn for_exec(spec: &Spec, init_pid: i32) -> Result<NamespacePlan> {
+        let mut joins = Vec::new();
+        let namespaces = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+        for ns in namespaces.into_iter().flatten() {
+            let flag = clone_flag(ns.typ());
+            let file = match ns.typ() {
+                LinuxNamespaceType::Mount => "mnt",
+                LinuxNamespaceType::Network => "net",
+                other => ns_label_of(other),
+            };
+            let path = format!("/proc/{init_pid}/ns/{file}");
+            let fd = nix::fcntl::open(
+                path.as_str(),
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .ctx(|| format!("open {path}"))?;
+            joins.push((flag, fd));
+        }
+        joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
+        Ok(NamespacePlan {
+            new: CloneFlags::empty(),
+            joins,
+        })
+    }
+
     pub fn two_step(&self) -> bool {
         !self.joins.is_empty() || self.new.contains(clone_flag(LinuxNamespaceType::Time))
     }
@@ -138,6 +165,10 @@ pub fn join_and_unshare(
         nix::sched::unshare(rest).ctx(|| "unshare namespaces")?;
     }
     Ok(())
+}
+
+fn ns_label_of(t: LinuxNamespaceType) -> &'static str {
+    ns_label(clone_flag(t))
 }
 
 fn ns_label(flag: CloneFlags) -> &'static str {

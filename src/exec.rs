@@ -1,0 +1,218 @@
+//! `exec`: start another process in a running container. It joins every namespace of the
+//! container's init and its cgroup, and runs the same process steps as the init, starting
+//! from the container's own process settings (or a process.json).
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{Capabilities, Capability, Process};
+
+use crate::cgroups;
+use crate::container::{self, Status};
+use crate::create::{listen_fds, write_pid_file};
+use crate::error::{Error, Result};
+use crate::process::{self, channel::Msg, namespaces::NamespacePlan, InitConfig};
+use crate::security::capabilities::CapSets;
+use crate::signals;
+use crate::state::{StateRoot, CONFIG_FILE};
+
+#[derive(Default)]
+pub struct ExecOptions<'a> {
+    pub id: &'a str,
+    pub process_file: Option<&'a Path>,
+    pub args: Vec<String>,
+    pub cwd: Option<&'a str>,
+    pub env: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<&'a Path>,
+    pub user: Option<&'a str>,
+    pub additional_gids: Vec<String>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<&'a str>,
+    pub process_label: Option<&'a str>,
+    pub preserve_fds: u32,
+    pub cgroup: Vec<String>,
+    pub ignore_paused: bool,
+    pub detach: bool,
+    pub pid_file: Option<&'a Path>,
+}
+
+/// Run the process; Ok holds the exit code (0 when detached).
+pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
+    let state = root.peek(o.id)?;
+    let dir = root.dir().join(o.id);
+    match container::status(&dir, &state) {
+        Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
+        Status::Paused if !o.ignore_paused => {
+            return Err(Error::msg("cannot exec in a paused container"))
+        }
+        _ => {}
+    }
+    let unsupported = [
+        (
+            "exec --tty / --console-socket (terminals)",
+            o.tty || o.console_socket.is_some(),
+        ),
+        ("exec --apparmor", o.apparmor.is_some()),
+        ("exec --process-label", o.process_label.is_some()),
+        ("exec --cgroup (sub-cgroups)", !o.cgroup.is_empty()),
+    ];
+    if let Some((what, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(Error::Unsupported((*what).into()));
+    }
+    let raw = std::fs::read(dir.join(CONFIG_FILE))
+        .map_err(|e| Error::os(format!("read the container's saved {CONFIG_FILE}"), e))?;
+    let mut spec = crate::spec::parse(&raw)?;
+    let base = spec.process().clone().unwrap_or_default();
+    let process = build_process(base, o)?;
+    let namespaces = NamespacePlan::for_exec(&spec, state.pid)?;
+    let caps = CapSets::from_spec(process.capabilities().as_ref())?;
+    spec.set_process(Some(process));
+    let cgroup = cgroups::from_paths(&state.cgroup);
+    let forwarded = if o.detach {
+        None
+    } else {
+        Some(signals::prepare_foreground(true)?)
+    };
+    let (preserve_fds, extra_env) = listen_fds(o.preserve_fds);
+    let cfg = InitConfig {
+        id: o.id,
+        spec: &spec,
+        bundle: &state.bundle,
+        rootfs: &state.rootfs,
+        exec: true,
+        no_pivot: false,
+        no_new_keyring: true,
+        close_in_child: Vec::new(),
+        preserve_fds,
+        extra_env,
+        fifo: None,
+        namespaces,
+        cgroup: &state.cgroup,
+        caps,
+    };
+    let spawned = process::spawn(&cfg, cgroup.as_ref())?;
+    if let Some(f) = o.pid_file {
+        write_pid_file(f, spawned.pid)?;
+    }
+    spawned.commit(Msg::Exec)?;
+    match forwarded {
+        Some(set) => signals::wait_forwarding(spawned.pid, &set),
+        None => Ok(0),
+    }
+}
+
+/// The exec'd process: a process.json, or the container's process with the flags applied.
+fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
+    let mut p = match o.process_file {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            serde_path_to_error::deserialize::<_, Process>(&mut de).map_err(|e| {
+                Error::msg(format!("{}: {}: {}", path.display(), e.path(), e.inner()))
+            })?
+        }
+        None => {
+            let mut p = base;
+            if o.args.is_empty() {
+                return Err(Error::msg(
+                    "exec: no command given (pass one after the container id, or --process)",
+                ));
+            }
+            p.set_args(Some(o.args.clone()));
+            p.set_terminal(Some(false));
+            p
+        }
+    };
+    if let Some(cwd) = o.cwd {
+        p.set_cwd(PathBuf::from(cwd));
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &o.env {
+        // A variable given again replaces the container's value instead of shadowing it.
+        let key = kv.split('=').next().unwrap_or(kv);
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    p.set_env(Some(env));
+    if let Some(user) = o.user {
+        let (uid, gid) = user.split_once(':').unwrap_or((user, "0"));
+        let num = |v: &str| {
+            v.parse::<u32>().map_err(|_| {
+                Error::msg(format!(
+                    "exec --user {user:?}: expected uid[:gid] as numbers"
+                ))
+            })
+        };
+        let mut u = p.user().clone();
+        u.set_uid(num(uid)?);
+        u.set_gid(num(gid)?);
+        p.set_user(u);
+    }
+    if !o.additional_gids.is_empty() {
+        let gids = o
+            .additional_gids
+            .iter()
+            .map(|g| {
+                g.parse::<u32>()
+                    .map_err(|_| Error::msg(format!("exec --additional-gids {g:?}: not a number")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut u = p.user().clone();
+        u.set_additional_gids(Some(gids));
+        p.set_user(u);
+    }
+    if !o.caps.is_empty() {
+        add_caps(&mut p, &o.caps)?;
+    }
+    if o.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if p.args().as_ref().is_none_or(|a| a.is_empty()) {
+        return Err(Error::msg("exec: process.args must not be empty"));
+    }
+    if !p.cwd().is_absolute() {
+        return Err(Error::msg(format!(
+            "exec: cwd {:?} is not an absolute path",
+            p.cwd()
+        )));
+    }
+    if p.terminal() == Some(true) {
+        return Err(Error::Unsupported(
+            "exec with process.terminal (terminals)".into(),
+        ));
+    }
+    Ok(p)
+}
+
+/// `--cap`: added to the bounding, effective and permitted sets, never to the inheritable
+/// one (CVE-2022-29162), nor ambient, which needs inheritable.
+fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
+    let mut caps = p.capabilities().clone().unwrap_or_default();
+    for name in names {
+        let full = if name.starts_with("CAP_") {
+            name.clone()
+        } else {
+            format!("CAP_{name}")
+        };
+        let cap: Capability =
+            serde_json::from_value(serde_json::Value::String(full.to_ascii_uppercase()))
+                .map_err(|_| Error::msg(format!("exec --cap: unknown capability {name:?}")))?;
+        let add = |set: &Option<Capabilities>| -> Option<Capabilities> {
+            let mut s = set.clone().unwrap_or_default();
+            s.insert(cap);
+            Some(s)
+        };
+        let (b, e, pm) = (
+            add(caps.bounding()),
+            add(caps.effective()),
+            add(caps.permitted()),
+        );
+        caps.set_bounding(b);
+        caps.set_effective(e);
+        caps.set_permitted(pm);
+    }
+    p.set_capabilities(Some(caps));
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! exec into a running container, and ps: as containerd's shim and `kubectl exec` use them.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A running container (sleep) to exec into.
+fn running(name: &str) -> Ctx {
+    let mut c = Ctx::new(name);
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    c
+}
+
+fn exec(c: &Ctx, args: &[&str]) -> std::process::Output {
+    let mut full = vec!["exec"];
+    full.extend_from_slice(args);
+    c.brig(&full)
+}
+
+fn exec_probe(c: &Ctx, flags: &[&str], probe_args: &[&str]) -> Value {
+    let mut args: Vec<&str> = flags.to_vec();
+    args.push(&c.id);
+    args.push("probe");
+    args.extend_from_slice(probe_args);
+    let out = exec(c, &args);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+fn ns_of(pid: i64, file: &str) -> u64 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
+    link.to_string_lossy()
+        .split('[')
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(']')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn exec_joins_the_containers_namespaces_and_cgroup() {
+    let c = running("ex-join");
+    let init = c.state()["pid"].as_i64().unwrap();
+    let r = exec_probe(&c, &[], &["--try-read", "/etc/os-release"]);
+    for (key, file) in [
+        ("mnt", "mnt"),
+        ("pid", "pid"),
+        ("net", "net"),
+        ("ipc", "ipc"),
+        ("uts", "uts"),
+    ] {
+        assert_eq!(
+            r["namespaces"][key].as_u64(),
+            Some(ns_of(init, file)),
+            "{key}"
+        );
+    }
+    assert_ne!(r["pid"], 1, "the init stays PID 1");
+    assert!(
+        r["cgroup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().ends_with(&c.cgroup)),
+        "{}",
+        r["cgroup"]
+    );
+    assert!(
+        r["readable"]["/etc/os-release"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("brig test rootfs"),
+        "sees the container's root"
+    );
+    assert_eq!(
+        fd_numbers(&r),
+        [0, 1, 2],
+        "no host fd leaks into an exec'd process"
+    );
+    assert_eq!(r["hostname"], "brig");
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn exec_returns_the_exit_code_and_255_when_it_cannot_start() {
+    let c = running("ex-codes");
+    assert_eq!(
+        exec(&c, &[&c.id, "sh", "-c", "exit 3"]).status.code(),
+        Some(3)
+    );
+    let missing = exec(&c, &[&c.id, "/no/such/bin"]);
+    assert_eq!(missing.status.code(), Some(255));
+    assert!(
+        stderr(&missing).contains("no such file or directory"),
+        "{}",
+        stderr(&missing)
+    );
+    let not_found = exec(&c, &[&c.id, "no-such-command"]);
+    assert!(
+        stderr(&not_found).contains("executable file not found"),
+        "{}",
+        stderr(&not_found)
+    );
+    assert!(c.brig(&["kill", &c.id, "KILL"]).status.success());
+    c.wait_status("stopped");
+    let stopped = exec(&c, &[&c.id, "true"]);
+    assert_eq!(stopped.status.code(), Some(255));
+    assert!(
+        stderr(&stopped).contains("cannot exec in a stopped container"),
+        "{}",
+        stderr(&stopped)
+    );
+    let unknown = exec(&c, &["no-such-container", "true"]);
+    assert_eq!(unknown.status.code(), Some(255));
+    assert!(stderr(&unknown).contains("does not exist"));
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn exec_flags_set_the_process() {
+    let c = running("ex-flags");
+    let r = exec_probe(
+        &c,
+        &[
+            "--env",
+            "FOO=bar",
+            "-e",
+            "PATH=/bin:/usr/bin",
+            "--cwd",
+            "/tmp",
+            "--user",
+            "1000:1000",
+            "-g",
+            "2000",
+            "--cap",
+            "CAP_NET_RAW",
+            "--no-new-privs",
+        ],
+        &[],
+    );
+    assert!(r["env"].as_array().unwrap().contains(&json!("FOO=bar")));
+    let paths: Vec<&Value> = r["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.as_str().unwrap().starts_with("PATH="))
+        .collect();
+    assert_eq!(
+        paths,
+        [&json!("PATH=/bin:/usr/bin")],
+        "-e replaces the container's PATH"
+    );
+    assert_eq!(r["cwd"], "/tmp");
+    assert_eq!(r["uid"]["effective"], 1000);
+    assert_eq!(r["gid"]["effective"], 1000);
+    assert_eq!(r["groups"], json!([2000]));
+    assert_eq!(r["no_new_privs"], true);
+    let bounding: Vec<&str> = r["capabilities"]["bounding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(bounding.contains(&"CAP_NET_RAW"), "{bounding:?}");
+    assert_eq!(
+        r["capabilities"]["inheritable"],
+        json!([]),
+        "--cap never adds inheritable (CVE-2022-29162)"
+    );
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn exec_takes_a_process_json() {
+    let c = running("ex-process");
+    let process = json!({"args": ["probe"], "cwd": "/home/user", "env": ["PATH=/bin", "X=1"], "user": {"uid": 1000, "gid": 1000}});
+    let file = c.base.join("process.json");
+    std::fs::write(&file, process.to_string()).unwrap();
+    let out = exec(&c, &["--process", file.to_str().unwrap(), &c.id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["cwd"], "/home/user");
+    assert_eq!(r["uid"]["effective"], 1000);
+    assert!(r["env"].as_array().unwrap().contains(&json!("X=1")));
+    std::fs::write(
+        &file,
+        r#"{"args": ["probe"], "cwd": "/", "user": {"uid": "x"}}"#,
+    )
+    .unwrap();
+    let bad = exec(&c, &["-p", file.to_str().unwrap(), &c.id]);
+    assert_eq!(bad.status.code(), Some(255));
+    assert!(
+        stderr(&bad).contains("user.uid"),
+        "names the field: {}",
+        stderr(&bad)
+    );
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn exec_detached_writes_the_pid_and_ps_lists_it() {
+    let c = running("ex-detach");
+    let pid_file = c.base.join("exec.pid");
+    let out = c
+        .cmd()
+        .args(["exec", "-d", "--pid-file"])
+        .arg(&pid_file)
+        .args([&c.id, "sleep", "60"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let init = c.state()["pid"].as_i64().unwrap();
+    let json: Value =
+        serde_json::from_slice(&c.brig(&["ps", "--format", "json", &c.id]).stdout).unwrap();
+    let mut pids: Vec<i64> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_i64().unwrap())
+        .collect();
+    pids.sort_unstable();
+    let mut want = vec![init, pid];
+    want.sort_unstable();
+    assert_eq!(pids, want);
+    let table = stdout(&c.brig(&["ps", &c.id]));
+    assert!(table.lines().next().unwrap().contains("PID"), "{table}");
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "header and two processes: {table}"
+    );
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn exec_gets_the_containers_seccomp_filter_and_user_namespace() {
+    let mut c = Ctx::new("ex-userns");
+    c.set_args(&["sleep", "60"]);
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}]});
+    c.run_detached();
+    let r = exec_probe(&c, &[], &[]);
+    assert_eq!(r["seccomp"], 2);
+    assert_eq!(
+        r["cwd"],
+        Value::Null,
+        "the container's profile applies to exec too"
+    );
+    assert_eq!(r["uid"]["effective"], 0);
+    assert!(r["uid_map"].as_str().unwrap().contains("300000"));
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
