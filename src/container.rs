@@ -49,6 +49,41 @@ pub struct OciState<'a> {
     pub annotations: &'a std::collections::BTreeMap<String, String>,
 }
 
+/// The state JSON a hook reads on its stdin.
+pub fn hook_state_json(state: &SavedState, status: Status, pid: i32) -> String {
+    let doc = OciState {
+        oci_version: &state.oci_version,
+        id: &state.id,
+        pid,
+        status: status.as_str(),
+        bundle: &state.bundle,
+        rootfs: &state.rootfs,
+        created: &state.created,
+        owner: "",
+        annotations: &state.annotations,
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
+}
+
+/// Run poststart or poststop hooks; their failure is only a warning (runtime-spec).
+pub fn run_post_hooks(state: &SavedState, kind: crate::hooks::Kind, status: Status) {
+    let Some(spec_hooks) = &state.hooks else {
+        return;
+    };
+    let list = match kind {
+        crate::hooks::Kind::Poststart => spec_hooks.poststart(),
+        _ => spec_hooks.poststop(),
+    };
+    let list = list.as_deref().unwrap_or_default();
+    if list.is_empty() {
+        return;
+    }
+    let json = hook_state_json(state, status, state.pid);
+    if let Err(e) = crate::hooks::run(kind, list, &json) {
+        crate::logging::warn(&e.to_string());
+    }
+}
+
 /// The start time (jiffies since boot) of a live, non-zombie process, from /proc/PID/stat.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     if pid <= 0 {
@@ -247,7 +282,9 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
 pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
     kill_all_and_wait(state)?;
     cgroups::from_paths(&state.cgroup).destroy()?;
-    dir.remove()
+    dir.remove()?;
+    run_post_hooks(state, crate::hooks::Kind::Poststop, Status::Stopped);
+    Ok(())
 }
 
 /// Load a container for a command that changes it (locks its directory).

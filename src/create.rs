@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use crate::cgroups::{self, CgroupManager};
 use crate::container::process_start_time;
 use crate::error::{Context, Error, Result};
+use crate::hooks;
 use crate::process::{self, namespaces::NamespacePlan, InitConfig, Spawned};
 use crate::security::capabilities::CapSets;
 use crate::spec::{Bundle, OCI_VERSION};
@@ -52,14 +53,31 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         o.systemd_cgroup,
     )?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds);
+    let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
     let dir = root.create(o.id)?;
-    let result = (|| -> Result<(SavedState, Spawned)> {
+    let result = (|| -> Result<Spawned> {
         cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
         let fifo = if o.for_run {
             None
         } else {
             Some(make_exec_fifo(&dir)?)
         };
+        let run_create_hooks = |pid: i32| -> Result<String> {
+            let json =
+                crate::container::hook_state_json(&saved, crate::container::Status::Creating, pid);
+            for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
+                hooks::run(kind, kind.of(spec), &json)?;
+            }
+            Ok(json)
+        };
+        let has_create_hooks = [
+            hooks::Kind::Prestart,
+            hooks::Kind::CreateRuntime,
+            hooks::Kind::CreateContainer,
+            hooks::Kind::StartContainer,
+        ]
+        .iter()
+        .any(|k| !k.of(spec).is_empty());
         let cfg = InitConfig {
             id: o.id,
             spec,
@@ -75,17 +93,26 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             namespaces,
             cgroup: cgroup.paths(),
             caps,
+            create_hooks: has_create_hooks
+                .then_some(&run_create_hooks as &dyn Fn(i32) -> Result<String>),
         };
-        let init = process::spawn(&cfg, cgroup.as_ref())?;
-        let saved = save(&dir, &bundle, &cfg, &init, cgroup.as_ref());
-        let saved = saved.and_then(|s| {
+        process::spawn(&cfg, cgroup.as_ref())
+    })();
+    let result = result.and_then(|init| {
+        let committed = (|| {
+            saved.pid = init.pid;
+            saved.pid_start = process_start_time(init.pid)
+                .ok_or_else(|| Error::msg("the container init exited during create"))?;
+            dir.save(&saved)?;
+            // exec starts from the container's own process settings and seccomp profile.
+            state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
             if let Some(f) = o.pid_file {
                 write_pid_file(f, init.pid)?;
             }
-            Ok(s)
-        });
-        match saved {
-            Ok(s) => Ok((s, init)),
+            Ok(())
+        })();
+        match committed {
+            Ok(()) => Ok(init),
             Err(e) => {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(init.pid),
@@ -95,9 +122,13 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
                 Err(e)
             }
         }
-    })();
+    });
     match result {
-        Ok((state, init)) => Ok(Created { dir, state, init }),
+        Ok(init) => Ok(Created {
+            dir,
+            state: saved,
+            init,
+        }),
         Err(e) => {
             let _ = cgroup.destroy();
             let _ = dir.remove();
@@ -106,45 +137,39 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     }
 }
 
-fn save(
-    dir: &ContainerDir,
+/// The state to save, before the init exists (pid 0).
+fn new_state(
+    id: &str,
     bundle: &Bundle,
-    cfg: &InitConfig,
-    init: &Spawned,
     cgroup: &dyn CgroupManager,
-) -> Result<SavedState> {
-    let pid_start = process_start_time(init.pid)
-        .ok_or_else(|| Error::msg("the container init exited during create"))?;
+    namespaces: &NamespacePlan,
+) -> SavedState {
     let (secs, nanos) = crate::clock::now();
-    let state = SavedState {
-        id: cfg.id.to_string(),
-        pid: init.pid,
-        pid_start,
+    let spec = &bundle.spec;
+    SavedState {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: crate::clock::rfc3339_nano(secs, nanos),
-        annotations: bundle
-            .spec
+        annotations: spec
             .annotations()
             .clone()
             .unwrap_or_default()
             .into_iter()
             .collect(),
         cgroup: cgroup.paths().clone(),
-        own_pid_ns: cfg
-            .namespaces
+        own_pid_ns: namespaces
             .new
             .contains(nix::sched::CloneFlags::CLONE_NEWPID),
-        oci_version: if bundle.spec.version().is_empty() {
+        oci_version: if spec.version().is_empty() {
             OCI_VERSION.to_string()
         } else {
-            bundle.spec.version().clone()
+            spec.version().clone()
         },
-    };
-    dir.save(&state)?;
-    // exec starts from the container's own process settings and seccomp profile.
-    state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
-    Ok(state)
+        hooks: spec.hooks().clone(),
+    }
 }
 
 /// The fifo `start` writes to. The init holds it open read-write, so `start` can tell a

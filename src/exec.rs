@@ -90,6 +90,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         namespaces,
         cgroup: &state.cgroup,
         caps,
+        create_hooks: None,
     };
     let spawned = process::spawn(&cfg, cgroup.as_ref())?;
     if let Some(f) = o.pid_file {

@@ -9,6 +9,7 @@ pub mod container;
 pub mod create;
 pub mod error;
 pub mod exec;
+pub mod hooks;
 pub mod logging;
 pub mod mountopts;
 pub mod process;

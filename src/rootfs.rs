@@ -22,8 +22,9 @@ use crate::process::InitConfig;
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 const NONE: Option<&str> = None;
 
-/// Mount everything and switch into the new root (`finalize` completes it).
-pub fn setup(cfg: &InitConfig) -> Result<()> {
+/// Mount everything inside the rootfs, still below the old root (`enter_root` and
+/// `finalize` complete it).
+pub fn mount_all(cfg: &InitConfig) -> Result<()> {
     let spec = cfg.spec;
     let linux = spec.linux().as_ref();
     let propagation = linux
@@ -65,13 +66,22 @@ pub fn setup(cfg: &InitConfig) -> Result<()> {
     if mounts_dev_tmpfs(spec) {
         create_default_devices(cfg, root.as_fd())?;
     }
-    create_spec_devices(cfg, root.as_fd())?;
-    drop(root);
+    create_spec_devices(cfg, root.as_fd())
+}
+
+/// Switch into the new root: pivot_root, or MS_MOVE + chroot with `--no-pivot`.
+pub fn enter_root(cfg: &InitConfig) -> Result<()> {
     if cfg.no_pivot {
         move_root(cfg.rootfs)?;
     } else {
         pivot_root(cfg.rootfs)?;
     }
+    let propagation = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(mountopts::propagation);
     if let Some(p) = propagation {
         mount(NONE, "/", NONE, p, NONE).ctx(|| "set rootfsPropagation on /")?;
     }

@@ -139,8 +139,28 @@ fn validate(spec: &Spec) -> Result<()> {
             return Err(Error::Unsupported(format!("mounts[{i}]: idmapped mounts")));
         }
     }
-    if spec.hooks().is_some() {
-        return Err(Error::Unsupported("hooks".into()));
+    for kind in [
+        crate::hooks::Kind::Prestart,
+        crate::hooks::Kind::CreateRuntime,
+        crate::hooks::Kind::CreateContainer,
+        crate::hooks::Kind::StartContainer,
+        crate::hooks::Kind::Poststart,
+        crate::hooks::Kind::Poststop,
+    ] {
+        for (i, hook) in kind.of(spec).iter().enumerate() {
+            if !hook.path().is_absolute() {
+                return Err(Error::config(
+                    format!("hooks.{}[{i}].path", kind.name()),
+                    format!("{:?} is not an absolute path", hook.path()),
+                ));
+            }
+            if hook.timeout().is_some_and(|t| t <= 0) {
+                return Err(Error::config(
+                    format!("hooks.{}[{i}].timeout", kind.name()),
+                    "must be a positive number of seconds",
+                ));
+            }
+        }
     }
     if let Some(linux) = spec.linux() {
         validate_linux(spec, linux)?;

@@ -33,6 +33,9 @@ pub struct SavedState {
     /// The init runs in a pid namespace of its own: killing it kills every process.
     pub own_pid_ns: bool,
     pub oci_version: String,
+    /// The spec's hooks: `start` runs poststart, `delete` runs poststop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 pub const STATE_FILE: &str = "state.json";

@@ -133,6 +133,33 @@ pub fn default_disposition(sig: nix::sys::signal::Signal) -> nix::Result<()> {
     unsafe { sigaction(sig, &dfl) }.map(drop)
 }
 
+/// Ignores SIGPIPE while it lives and restores the previous disposition after.
+pub struct IgnoreSigpipe(Option<nix::sys::signal::SigAction>);
+
+impl IgnoreSigpipe {
+    pub fn new() -> Self {
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        let ign = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        // SAFETY: SIG_IGN installs no handler, so no code of ours runs in signal context.
+        IgnoreSigpipe(unsafe { sigaction(Signal::SIGPIPE, &ign) }.ok())
+    }
+}
+
+impl Default for IgnoreSigpipe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for IgnoreSigpipe {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            // SAFETY: restores the disposition that was installed before (default or ignore).
+            let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGPIPE, old) };
+        }
+    }
+}
+
 /// Leave a forked child at once: no destructors, no stdio flushing of the parent's buffers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

@@ -134,7 +134,7 @@ fn features_reports_what_brig_does() {
         !actions.contains(&serde_json::json!("SCMP_ACT_NOTIFY")),
         "NOTIFY is refused, so not reported"
     );
-    assert_eq!(f["hooks"], serde_json::json!([]));
+    assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
 }
 
 #[test]

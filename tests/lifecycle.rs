@@ -42,8 +42,18 @@ fn create_waits_for_start_then_runs_the_process() {
     // The process has not run yet: nothing printed.
     assert_eq!(c.container_stdout(), "");
 
+    let exe = || std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert!(
+        !exe().ends_with("probe"),
+        "before start the init is still brig"
+    );
     assert!(c.brig(&["start", &c.id]).status.success());
-    c.wait_status("running");
+    assert!(
+        exe().ends_with("bin/probe"),
+        "start returns once the process runs: {:?}",
+        exe()
+    );
+    assert_eq!(c.state()["status"], "running");
     for _ in 0..500 {
         if !c.container_stdout().is_empty() {
             break;

@@ -20,6 +20,12 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let Created { dir, state, init } =
         create(&g.root, &opts).map_err(|e| Error::msg(format!("brig run failed: {e}")))?;
     init.commit(Msg::Exec)?;
+    init.wait_exec();
+    container::run_post_hooks(
+        &state,
+        crate::hooks::Kind::Poststart,
+        container::Status::Running,
+    );
     let Some(forwarded) = forwarded else {
         return Ok(0);
     };

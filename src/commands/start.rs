@@ -34,6 +34,22 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         })?;
     f.write_all(b"0")
         .map_err(|e| Error::os("release the container init", e))?;
+    wait_for_exec(&f);
     std::fs::remove_file(&fifo).map_err(|e| Error::os(format!("remove {}", fifo.display()), e))?;
+    container::run_post_hooks(&state, crate::hooks::Kind::Poststart, Status::Running);
     Ok(0)
+}
+
+/// The init holds the fifo open (close-on-exec) until it execs the process: when the last
+/// reader is gone, poll on our write end reports POLLERR. So `start` returns, and poststart
+/// runs, once the user's process is running.
+fn wait_for_exec(fifo: &std::fs::File) {
+    use std::os::fd::AsFd;
+    let mut fds = [nix::poll::PollFd::new(
+        fifo.as_fd(),
+        nix::poll::PollFlags::empty(),
+    )];
+    while let Err(nix::errno::Errno::EINTR) =
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE)
+    {}
 }

@@ -22,6 +22,11 @@ pub enum Msg {
     MapRequest,
     /// child → parent: the pid (in brig's pid namespace) of the forked container init.
     InitPid(i32),
+    /// child → parent: the mounts are done, the root not yet entered: run the prestart
+    /// and createRuntime hooks.
+    Hooks,
+    /// parent → child: those hooks ran; the container's state JSON for the init's own hooks.
+    HooksDone(String),
     /// child → parent: everything is set up; the init waits for Commit or Exec.
     Ready,
     /// child → parent: setup failed.
@@ -57,6 +62,11 @@ impl Channel {
                 buf.extend_from_slice(&pid.to_le_bytes());
             }
             Msg::Ready => buf.push(12),
+            Msg::Hooks => buf.push(14),
+            Msg::HooksDone(json) => {
+                buf.push(5);
+                buf.extend_from_slice(json.as_bytes());
+            }
             Msg::Error(text) => {
                 buf.push(13);
                 buf.extend_from_slice(text.as_bytes());
@@ -98,6 +108,8 @@ impl Channel {
                 Msg::InitPid(i32::from_le_bytes([body[0], body[1], body[2], body[3]]))
             }
             12 => Msg::Ready,
+            14 => Msg::Hooks,
+            5 => Msg::HooksDone(String::from_utf8_lossy(body).into_owned()),
             13 => Msg::Error(String::from_utf8_lossy(body).into_owned()),
             tag => return Err(Error::msg(format!("init channel: unknown message {tag}"))),
         };

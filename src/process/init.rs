@@ -50,9 +50,11 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     if cfg.namespaces.in_user_ns() {
         become_root_in_user_ns()?;
     }
-    if !cfg.exec {
-        set_up_container(cfg)?;
-    }
+    let hooks_state = if cfg.exec {
+        None
+    } else {
+        set_up_container(cfg, ch)?
+    };
     set_rlimits(cfg)?;
     let process = cfg
         .spec
@@ -81,6 +83,12 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     ch.send(&Msg::Ready)?;
     *ready = true;
     wait_for_start(cfg, ch)?;
+    if let Some(json) = hooks_state {
+        // startContainer: after `start`, in the container, before the process runs.
+        let json = json.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
+        let kind = crate::hooks::Kind::StartContainer;
+        crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
+    }
     if let (Some(f), true) = (&filter, nnp) {
         // Last, so that even a profile that forbids what setup needs cannot break it.
         crate::security::seccomp::load(f)?;
@@ -90,18 +98,43 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
 
 /// What only a new container needs: its session, keyring, root filesystem, names and
 /// kernel settings. An exec joins all of these as they are.
-fn set_up_container(cfg: &InitConfig) -> Result<()> {
+fn set_up_container(cfg: &InitConfig, ch: &Channel) -> Result<Option<String>> {
     nix::unistd::setsid().ctx(|| "setsid")?;
     if !cfg.no_new_keyring {
         join_session_keyring(cfg.id)?;
     }
     // Device nodes and directories get exactly the modes the spec gives.
     nix::sys::stat::umask(Mode::empty());
-    crate::rootfs::setup(cfg)?;
+    crate::rootfs::mount_all(cfg)?;
+    let hooks_state = run_create_hooks(cfg, ch)?;
+    crate::rootfs::enter_root(cfg)?;
     set_hostname(cfg)?;
     crate::rootfs::apply_sysctls(cfg.spec)?;
     crate::rootfs::finalize(cfg.spec)?;
-    set_oom_score_adj(cfg)
+    set_oom_score_adj(cfg)?;
+    Ok(hooks_state)
+}
+
+/// prestart and createRuntime run on the host (brig does them while the init waits);
+/// createContainer runs here, in the container's namespaces, before pivot_root. Returns
+/// the state JSON for the startContainer hooks.
+fn run_create_hooks(cfg: &InitConfig, ch: &Channel) -> Result<Option<String>> {
+    if cfg.create_hooks.is_none() {
+        return Ok(None);
+    }
+    ch.send(&Msg::Hooks)?;
+    let json = match ch.recv()? {
+        Some(Msg::HooksDone(json)) => json,
+        Some(Msg::Error(e)) => return Err(Error::msg(e)),
+        other => {
+            return Err(Error::msg(format!(
+                "init channel: expected HooksDone, got {other:?}"
+            )))
+        }
+    };
+    let kind = crate::hooks::Kind::CreateContainer;
+    crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
+    Ok(Some(json))
 }
 
 /// The process starts with no blocked signals and default dispositions: `run` blocks the

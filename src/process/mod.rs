@@ -42,6 +42,9 @@ pub struct InitConfig<'a> {
     pub namespaces: NamespacePlan,
     pub cgroup: &'a CgroupPaths,
     pub caps: CapSets,
+    /// Runs the host's prestart and createRuntime hooks for the init's host pid and returns
+    /// the state JSON the init's own hooks get; None when the spec has no create hooks.
+    pub create_hooks: Option<&'a dyn Fn(i32) -> Result<String>>,
 }
 
 /// A spawned init waiting for its final word (Commit or Exec).
@@ -56,6 +59,12 @@ pub struct Spawned {
 impl Spawned {
     pub fn commit(&self, final_word: Msg) -> Result<()> {
         self.channel.send(&final_word)
+    }
+
+    /// After Exec: wait until the process runs. The init's end of the channel is
+    /// close-on-exec, so EOF means execve happened (or the init died).
+    pub fn wait_exec(&self) {
+        while let Ok(Some(_)) = self.channel.recv() {}
     }
 }
 
@@ -113,6 +122,13 @@ fn drive_to_ready(
                 *init_pid = Some(pid);
                 // The first step has done its job and exits; reap it now.
                 let _ = waitpid(Pid::from_raw(child), None);
+            }
+            Some(Msg::Hooks) => {
+                let run = cfg
+                    .create_hooks
+                    .ok_or_else(|| Error::msg("init asked for hooks that are not configured"))?;
+                let json = run(init_pid.unwrap_or(child))?;
+                ch.send(&Msg::HooksDone(json))?;
             }
             Some(Msg::Ready) => return Ok(init_pid.unwrap_or(child)),
             Some(Msg::Error(text)) => {

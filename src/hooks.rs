@@ -1,0 +1,128 @@
+//! OCI hooks: each runs with the container's state JSON on stdin, its own args and env,
+//! and an optional timeout.
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use oci_spec::runtime::Hook;
+
+use crate::error::{Error, Result};
+
+/// The six kinds, named as config.json names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Prestart => "prestart",
+            Kind::CreateRuntime => "createRuntime",
+            Kind::CreateContainer => "createContainer",
+            Kind::StartContainer => "startContainer",
+            Kind::Poststart => "poststart",
+            Kind::Poststop => "poststop",
+        }
+    }
+
+    pub fn of(self, spec: &oci_spec::runtime::Spec) -> &[Hook] {
+        let Some(h) = spec.hooks() else { return &[] };
+        let list = match self {
+            #[allow(deprecated)]
+            Kind::Prestart => h.prestart(),
+            Kind::CreateRuntime => h.create_runtime(),
+            Kind::CreateContainer => h.create_container(),
+            Kind::StartContainer => h.start_container(),
+            Kind::Poststart => h.poststart(),
+            Kind::Poststop => h.poststop(),
+        };
+        list.as_deref().unwrap_or_default()
+    }
+}
+
+/// Run the hooks of one kind in order; the first failure stops them.
+pub fn run(kind: Kind, hooks: &[Hook], state_json: &str) -> Result<()> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
+    // A hook may exit without reading its stdin: that must not kill brig with SIGPIPE.
+    let _guard = crate::sys::IgnoreSigpipe::new();
+    for (i, hook) in hooks.iter().enumerate() {
+        run_one(hook, state_json).map_err(|e| {
+            Error::msg(format!(
+                "{} hook #{i} ({}): {e}",
+                kind.name(),
+                hook.path().display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn run_one(hook: &Hook, state_json: &str) -> std::result::Result<(), String> {
+    let mut cmd = Command::new(hook.path());
+    if let Some(args) = hook.args() {
+        if let Some((arg0, rest)) = args.split_first() {
+            cmd.arg0(arg0).args(rest);
+        }
+    }
+    cmd.env_clear();
+    for kv in hook.env().iter().flatten() {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| crate::error::errno_text(&e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // EPIPE means the hook did not want its stdin; that is allowed.
+        let _ = stdin.write_all(state_json.as_bytes());
+    }
+    if let Some(secs) = hook.timeout() {
+        let pidfd =
+            crate::sys::pidfd_open(child.id() as i32).map_err(|e| crate::error::errno_text(&e))?;
+        let mut fds = [nix::poll::PollFd::new(
+            pidfd.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let timeout = nix::poll::PollTimeout::try_from(
+            (secs.max(0) as u64 * 1000).min(i32::MAX as u64) as i32,
+        )
+        .unwrap_or(nix::poll::PollTimeout::MAX);
+        let exited = loop {
+            match nix::poll::poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(n) => break n > 0,
+                Err(e) => return Err(e.desc().to_string()),
+            }
+        };
+        if !exited {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("timed out after {secs}s"));
+        }
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| crate::error::errno_text(&e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(format!(
+        "{}{}{}",
+        out.status,
+        if stderr.trim().is_empty() { "" } else { ": " },
+        stderr.trim()
+    ))
+}
