@@ -241,16 +241,22 @@ fn signal_cgroup(state: &SavedState, sig: i32) -> Result<()> {
     Ok(())
 }
 
-/// Wait until a pidfd's process has exited, without polling.
-pub fn wait_exit(pidfd: &OwnedFd) {
+/// How long a killed process may take to go away. A pid namespace's init cannot finish
+/// exiting while a process of its namespace is an unreaped zombie of an outside parent;
+/// brig reports that instead of hanging, as runc gives up after 10 s.
+const EXIT_TIMEOUT_MS: u16 = 10_000;
+
+/// Wait until a pidfd's process has exited, without polling; false on timeout.
+pub fn wait_exit(pidfd: &OwnedFd) -> bool {
     let mut fds = [nix::poll::PollFd::new(
         pidfd.as_fd(),
         nix::poll::PollFlags::POLLIN,
     )];
     loop {
-        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(EXIT_TIMEOUT_MS)) {
             Err(nix::errno::Errno::EINTR) => continue,
-            _ => return,
+            Ok(0) => return false,
+            _ => return true,
         }
     }
 }
@@ -258,11 +264,20 @@ pub fn wait_exit(pidfd: &OwnedFd) {
 /// Kill every process of the container and wait until they are gone.
 pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
     let cg = cgroups::from_paths(&state.cgroup);
+    let stuck = |pid: i32| {
+        Error::msg(format!(
+            "process {pid} of the container did not exit within {}s of SIGKILL",
+            EXIT_TIMEOUT_MS / 1000
+        ))
+    };
     if let Some(pidfd) = init_pidfd(state) {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-        wait_exit(&pidfd);
+        if !wait_exit(&pidfd) {
+            return Err(stuck(state.pid));
+        }
     }
     // Without a pid namespace of its own, the init's death does not take the rest along.
+    // Each round kills what is listed; new forks show up in the next round.
     for _ in 0..100 {
         let pids = cg.pids().unwrap_or_default();
         if pids.is_empty() {
@@ -271,7 +286,9 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
         for pid in pids {
             if let Ok(fd) = sys::pidfd_open(pid) {
                 let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-                wait_exit(&fd);
+                if !wait_exit(&fd) {
+                    return Err(stuck(pid));
+                }
             }
         }
     }

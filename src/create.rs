@@ -28,21 +28,26 @@ pub struct CreateOptions<'a> {
     pub systemd_cgroup: bool,
     /// `run`: no exec fifo, the init is told to exec straight away.
     pub for_run: bool,
+    /// The caller goes away after create (`create`, `run -d`): a terminal then needs a
+    /// console socket; in the foreground brig proxies the terminal itself.
+    pub detach: bool,
 }
 
 pub struct Created {
     pub dir: ContainerDir,
     pub state: SavedState,
     pub init: Spawned,
+    /// Foreground `run` with a terminal: where the init sends the pty master.
+    pub console: Option<OwnedFd>,
 }
 
 pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     state::validate_id(o.id)?;
     let bundle = Bundle::load(o.bundle)?;
-    if o.console_socket.is_some() {
-        return Err(Error::msg("cannot use console socket if brig will not detach or allocate tty (process.terminal is false)"));
-    }
     let spec = &bundle.spec;
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    let (console_for_init, console) =
+        crate::tty::console_sockets(terminal, o.detach, o.console_socket)?;
     let linux = spec.linux().as_ref();
     let namespaces = NamespacePlan::from_spec(spec)?;
     let process = spec.process().as_ref().expect("validated");
@@ -93,6 +98,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             namespaces,
             cgroup: cgroup.paths(),
             caps,
+            console: console_for_init,
             create_hooks: has_create_hooks
                 .then_some(&run_create_hooks as &dyn Fn(i32) -> Result<String>),
         };
@@ -128,6 +134,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             dir,
             state: saved,
             init,
+            console,
         }),
         Err(e) => {
             let _ = cgroup.destroy();

@@ -12,8 +12,8 @@ use crate::create::{listen_fds, write_pid_file};
 use crate::error::{Error, Result};
 use crate::process::{self, channel::Msg, namespaces::NamespacePlan, InitConfig};
 use crate::security::capabilities::CapSets;
-use crate::signals;
 use crate::state::{StateRoot, CONFIG_FILE};
+use crate::{signals, tty};
 
 #[derive(Default)]
 pub struct ExecOptions<'a> {
@@ -49,10 +49,6 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         _ => {}
     }
     let unsupported = [
-        (
-            "exec --tty / --console-socket (terminals)",
-            o.tty || o.console_socket.is_some(),
-        ),
         ("exec --apparmor", o.apparmor.is_some()),
         ("exec --process-label", o.process_label.is_some()),
         ("exec --cgroup (sub-cgroups)", !o.cgroup.is_empty()),
@@ -75,6 +71,8 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         Some(signals::prepare_foreground(true)?)
     };
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds);
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    let (console_for_init, console) = tty::console_sockets(terminal, o.detach, o.console_socket)?;
     let cfg = InitConfig {
         id: o.id,
         spec: &spec,
@@ -90,16 +88,21 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         namespaces,
         cgroup: &state.cgroup,
         caps,
+        console: console_for_init,
         create_hooks: None,
     };
     let spawned = process::spawn(&cfg, cgroup.as_ref())?;
+    // Our copy of the init's console end must go, or a missing pty master would block the
+    // proxy forever instead of reading EOF.
+    drop(cfg);
     if let Some(f) = o.pid_file {
         write_pid_file(f, spawned.pid)?;
     }
     spawned.commit(Msg::Exec)?;
-    match forwarded {
-        Some(set) => signals::wait_forwarding(spawned.pid, &set),
-        None => Ok(0),
+    match (forwarded, console) {
+        (Some(set), Some(console)) => tty::proxy(console, spawned.pid, &set),
+        (Some(set), None) => signals::wait_forwarding(spawned.pid, &set),
+        (None, _) => Ok(0),
     }
 }
 
@@ -122,7 +125,7 @@ fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
                 ));
             }
             p.set_args(Some(o.args.clone()));
-            p.set_terminal(Some(false));
+            p.set_terminal(Some(o.tty));
             p
         }
     };
@@ -178,11 +181,6 @@ fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
             "exec: cwd {:?} is not an absolute path",
             p.cwd()
         )));
-    }
-    if p.terminal() == Some(true) {
-        return Err(Error::Unsupported(
-            "exec with process.terminal (terminals)".into(),
-        ));
     }
     Ok(p)
 }

@@ -19,3 +19,4 @@ pub mod signals;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod tty;

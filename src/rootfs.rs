@@ -670,6 +670,40 @@ fn make_node(cfg: &InitConfig, root: BorrowedFd, n: &Node) -> Result<()> {
     .ctx(|| format!("chown {}", n.path.display()))
 }
 
+/// /dev/console becomes the container's pty slave, bound through its fd.
+pub fn bind_console(slave: &OwnedFd) -> Result<()> {
+    let dev = nix::fcntl::open(
+        "/dev",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev")?;
+    match openat(
+        dev.as_fd(),
+        "console",
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(Error::os("create /dev/console", e)),
+    }
+    let target = openat(
+        dev.as_fd(),
+        "console",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev/console")?;
+    mount(
+        Some(fd_path(slave).as_str()),
+        fd_path(&target).as_str(),
+        NONE,
+        MsFlags::MS_BIND,
+        NONE,
+    )
+    .ctx(|| "bind the pty onto /dev/console")
+}
+
 /// pivot_root(".", ".") and detach the old root, which stays stacked underneath.
 fn pivot_root(rootfs: &Path) -> Result<()> {
     let old = nix::fcntl::open(

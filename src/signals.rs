@@ -51,13 +51,22 @@ pub fn wait_forwarding(pid: i32, set: &SigSet) -> Result<i32> {
             let _ = kill(pid, sig);
             continue;
         }
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(p, code)) if p == pid => return Ok(code),
-                Ok(WaitStatus::Signaled(p, s, _)) if p == pid => return Ok(128 + s as i32),
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => continue,
-            }
+        if let Some(code) = reap(pid.as_raw()) {
+            return Ok(code);
+        }
+    }
+}
+
+/// Reap every exited child; Some(exit code) once `pid` is among them (128 + signal when it
+/// was killed).
+pub fn reap(pid: i32) -> Option<i32> {
+    let pid = Pid::from_raw(pid);
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(p, code)) if p == pid => return Some(code),
+            Ok(WaitStatus::Signaled(p, s, _)) if p == pid => return Some(128 + s as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => return None,
+            Ok(_) => continue,
         }
     }
 }

@@ -118,12 +118,6 @@ fn validate(spec: &Spec) -> Result<()> {
             ));
         }
     }
-    if process.terminal() == Some(true) {
-        return Err(Error::Unsupported(
-            "process.terminal: a terminal (it lands with the terminals milestone; set it to false)"
-                .into(),
-        ));
-    }
     reject_later_process_fields(process)?;
 
     for (i, m) in spec.mounts().iter().flatten().enumerate() {

@@ -160,6 +160,62 @@ impl Drop for IgnoreSigpipe {
     }
 }
 
+/// dup2 onto a standard stream (0, 1 or 2), replacing what was there.
+pub fn dup_onto_stdio(fd: BorrowedFd, stdio: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 onto 0..=2 only replaces a standard stream, which this process owns and
+    // which no Rust object holds as an OwnedFd.
+    let ret = unsafe { libc::dup2(fd.as_raw_fd(), stdio) };
+    check(ret as libc::c_long).map(drop)
+}
+
+/// TIOCSPTLCK 0: unlock a pty master so its slave can be opened.
+pub fn unlock_pty(master: BorrowedFd) -> io::Result<()> {
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int through the pointer, which lives across the call.
+    let ret = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+    check(ret as libc::c_long).map(drop)
+}
+
+/// TIOCGPTPEER: the slave of a pty master, opened through the master.
+pub fn pty_peer(master: BorrowedFd) -> io::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes its open flags as the integer argument.
+    let ret = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER as _, flags) };
+    // SAFETY: on success the kernel returned a new fd that we now own.
+    check(ret as libc::c_long).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// TIOCSCTTY: make a terminal the controlling terminal of this session.
+pub fn set_controlling_tty(tty: BorrowedFd) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal).
+    let ret = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    check(ret as libc::c_long).map(drop)
+}
+
+pub fn set_winsize(fd: BorrowedFd, rows: u16, cols: u16) -> io::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize through the pointer, which lives across the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    check(ret as libc::c_long).map(drop)
+}
+
+/// The window size of a terminal, if it is one.
+pub fn winsize(fd: BorrowedFd) -> Option<(u16, u16)> {
+    let mut ws = std::mem::MaybeUninit::<libc::winsize>::uninit();
+    // SAFETY: TIOCGWINSZ fills a winsize through the pointer on success.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, ws.as_mut_ptr()) };
+    // SAFETY: the ioctl succeeded, so the struct is initialised.
+    (ret == 0)
+        .then(|| unsafe { ws.assume_init() })
+        .map(|w| (w.ws_row, w.ws_col))
+}
+
 /// Leave a forked child at once: no destructors, no stdio flushing of the parent's buffers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

@@ -20,6 +20,7 @@ pub fn options<'a>(g: &Globals, m: &'a ArgMatches, for_run: bool) -> CreateOptio
         preserve_fds: m.get_one::<u32>("preserve-fds").copied().unwrap_or(0),
         systemd_cgroup: g.systemd_cgroup,
         for_run,
+        detach: !for_run || m.bool("detach"),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::container;
 use crate::create::{create, Created};
 use crate::error::{Error, Result};
 use crate::process::channel::Msg;
-use crate::signals;
+use crate::{signals, tty};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let detach = m.bool("detach");
@@ -17,8 +17,12 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         Some(signals::prepare_foreground(!m.bool("no-subreaper"))?)
     };
     let opts = super::create::options(g, m, true);
-    let Created { dir, state, init } =
-        create(&g.root, &opts).map_err(|e| Error::msg(format!("brig run failed: {e}")))?;
+    let Created {
+        dir,
+        state,
+        init,
+        console,
+    } = create(&g.root, &opts).map_err(|e| Error::msg(format!("brig run failed: {e}")))?;
     init.commit(Msg::Exec)?;
     init.wait_exec();
     container::run_post_hooks(
@@ -31,7 +35,10 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     };
     // Other brig commands (kill, state) must be able to lock the container meanwhile.
     drop(dir);
-    let code = signals::wait_forwarding(state.pid, &forwarded)?;
+    let code = match console {
+        Some(console) => tty::proxy(console, state.pid, &forwarded)?,
+        None => signals::wait_forwarding(state.pid, &forwarded)?,
+    };
     if !m.bool("keep") {
         let (dir, state) = container::open(&g.root, &state.id)?;
         container::destroy(dir, &state)?;

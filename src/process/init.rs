@@ -55,6 +55,11 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     } else {
         set_up_container(cfg, ch)?
     };
+    if let (true, Some(console)) = (cfg.exec, &cfg.console) {
+        // An exec'd process with a terminal leads a session of its own.
+        nix::unistd::setsid().ctx(|| "setsid")?;
+        set_up_console(cfg, console, false)?;
+    }
     set_rlimits(cfg)?;
     let process = cfg
         .spec
@@ -108,11 +113,34 @@ fn set_up_container(cfg: &InitConfig, ch: &Channel) -> Result<Option<String>> {
     crate::rootfs::mount_all(cfg)?;
     let hooks_state = run_create_hooks(cfg, ch)?;
     crate::rootfs::enter_root(cfg)?;
+    if let Some(console) = &cfg.console {
+        set_up_console(cfg, console, true)?;
+    }
     set_hostname(cfg)?;
     crate::rootfs::apply_sysctls(cfg.spec)?;
     crate::rootfs::finalize(cfg.spec)?;
     set_oom_score_adj(cfg)?;
     Ok(hooks_state)
+}
+
+/// process.terminal: a pty from the container's own devpts becomes the process's stdio
+/// and controlling terminal (and /dev/console for a new container); its master goes to
+/// the console socket.
+fn set_up_console(
+    cfg: &InitConfig,
+    socket: &std::os::fd::OwnedFd,
+    dev_console: bool,
+) -> Result<()> {
+    use std::os::fd::AsFd;
+    let (master, slave) = crate::tty::open_pty()?;
+    if dev_console {
+        crate::rootfs::bind_console(&slave)?;
+    }
+    if let Some(size) = cfg.spec.process().as_ref().and_then(|p| p.console_size()) {
+        crate::tty::set_size(master.as_fd(), size.height() as u16, size.width() as u16)?;
+    }
+    crate::tty::send_master(socket.as_fd(), &master)?;
+    crate::tty::make_controlling(&slave)
 }
 
 /// prestart and createRuntime run on the host (brig does them while the init waits);

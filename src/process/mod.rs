@@ -42,6 +42,8 @@ pub struct InitConfig<'a> {
     pub namespaces: NamespacePlan,
     pub cgroup: &'a CgroupPaths,
     pub caps: CapSets,
+    /// With process.terminal: the socket the init sends its pty master over.
+    pub console: Option<OwnedFd>,
     /// Runs the host's prestart and createRuntime hooks for the init's host pid and returns
     /// the state JSON the init's own hooks get; None when the spec has no create hooks.
     pub create_hooks: Option<&'a dyn Fn(i32) -> Result<String>>,

@@ -1,0 +1,183 @@
+//! Terminals: the console socket handshake containerd and conmon use, and an interactive
+//! `brig run` / `brig exec -t` under a pty.
+
+mod common;
+
+use std::io::{IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use serde_json::{json, Value};
+
+/// Play the receiving side of a console socket: accept one connection, take the fd.
+fn receive_master(listener: &UnixListener) -> OwnedFd {
+    let (conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 4096];
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the fd was just received and is owned by nobody else.
+            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        }
+    }
+    panic!("no fd received");
+}
+
+/// Read from a pty master until `done` says so or the deadline passes.
+fn read_until(master: &mut std::fs::File, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !done(&String::from_utf8_lossy(&out)) {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn the_console_socket_receives_the_pty_master() {
+    let mut c = Ctx::new("tty-socket");
+    c.config["process"]["terminal"] = json!(true);
+    c.config["process"]["consoleSize"] = json!({"height": 24, "width": 80});
+    c.set_args(&["probe", "--stat", "/dev/console"]);
+    c.write_config();
+    let sock = c.base.join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = c
+        .cmd()
+        .args(["create", "--console-socket"])
+        .arg(&sock)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut master = std::fs::File::from(receiver.join().unwrap());
+    assert!(c.brig(&["start", &c.id]).status.success());
+    let text = read_until(&mut master, |t| t.contains("}\r\n") || t.ends_with('}'));
+    let json_text = &text[text.find('{').unwrap()..=text.rfind('}').unwrap()];
+    let r: Value = serde_json::from_str(json_text).unwrap();
+    assert_eq!(r["tty"], true);
+    assert_eq!(r["sid"], r["pid"], "the process leads its own session");
+    assert_eq!(
+        r["stat"]["/dev/console"]["major"], 136,
+        "/dev/console is the container's pty"
+    );
+    c.wait_status("stopped");
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn an_interactive_shell_under_brig_run() {
+    let mut c = Ctx::new("tty-run");
+    c.config["process"]["terminal"] = json!(true);
+    c.set_args(&["sh"]);
+    c.write_config();
+    let pty = nix::pty::openpty(
+        Some(&nix::pty::Winsize {
+            ws_row: 30,
+            ws_col: 90,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+        None,
+    )
+    .unwrap();
+    let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
+    let mut child = c
+        .run_cmd()
+        .stdin(slave(&pty.slave))
+        .stdout(slave(&pty.slave))
+        .stderr(slave(&pty.slave))
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    master
+        .write_all(b"echo hel''lo-$((6*7)); stty size; exit 7\n")
+        .unwrap();
+    let text = read_until(&mut master, |t| t.contains("30 90"));
+    assert!(
+        text.contains("hello-42"),
+        "the shell ran what was typed: {text:?}"
+    );
+    assert!(
+        text.contains("30 90"),
+        "the window size follows the caller's terminal: {text:?}"
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    c.assert_clean();
+}
+
+#[test]
+fn runcs_console_socket_rules() {
+    let mut c = Ctx::new("tty-rules");
+    c.config["process"]["terminal"] = json!(true);
+    c.expect_create_error("cannot allocate tty if brig will detach without setting console socket");
+    c.config["process"]["terminal"] = json!(false);
+    c.write_config();
+    let out = c
+        .cmd()
+        .args([
+            "create",
+            "--console-socket",
+            "/tmp/no-such.sock",
+            "--bundle",
+        ])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot use console socket"),
+        "{}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}
+
+#[test]
+fn exec_with_a_tty() {
+    let mut c = Ctx::new("tty-exec");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
+    let mut child = c
+        .cmd()
+        .args(["exec", "-t", &c.id, "sh", "-c", "tty; echo done"])
+        .stdin(slave(&pty.slave))
+        .stdout(slave(&pty.slave))
+        .stderr(slave(&pty.slave))
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    let text = read_until(&mut master, |t| t.contains("done"));
+    assert!(text.contains("/dev/pts/"), "{text:?}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let _ = master.as_fd();
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
