@@ -49,20 +49,26 @@ pub struct OciState<'a> {
     pub annotations: &'a std::collections::BTreeMap<String, String>,
 }
 
+impl<'a> OciState<'a> {
+    /// The document for a saved container at a status, with the pid to report.
+    pub fn of(state: &'a SavedState, status: Status, pid: i32) -> OciState<'a> {
+        OciState {
+            oci_version: &state.oci_version,
+            id: &state.id,
+            pid,
+            status: status.as_str(),
+            bundle: &state.bundle,
+            rootfs: &state.rootfs,
+            created: &state.created,
+            owner: "",
+            annotations: &state.annotations,
+        }
+    }
+}
+
 /// The state JSON a hook reads on its stdin.
 pub fn hook_state_json(state: &SavedState, status: Status, pid: i32) -> String {
-    let doc = OciState {
-        oci_version: &state.oci_version,
-        id: &state.id,
-        pid,
-        status: status.as_str(),
-        bundle: &state.bundle,
-        rootfs: &state.rootfs,
-        created: &state.created,
-        owner: "",
-        annotations: &state.annotations,
-    };
-    serde_json::to_string(&doc).unwrap_or_default()
+    serde_json::to_string(&OciState::of(state, status, pid)).unwrap_or_default()
 }
 
 /// Run poststart or poststop hooks; their failure is only a warning (runtime-spec).

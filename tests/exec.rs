@@ -29,17 +29,6 @@ fn exec_probe(c: &Ctx, flags: &[&str], probe_args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
 
-fn ns_of(pid: i64, file: &str) -> u64 {
-    let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
-    link.to_string_lossy()
-        .split('[')
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(']')
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn exec_joins_the_containers_namespaces_and_cgroup() {
     let c = running("ex-join");
@@ -54,7 +43,7 @@ fn exec_joins_the_containers_namespaces_and_cgroup() {
     ] {
         assert_eq!(
             r["namespaces"][key].as_u64(),
-            Some(ns_of(init, file)),
+            Some(ns_inode(&init.to_string(), file)),
             "{key}"
         );
     }

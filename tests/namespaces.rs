@@ -68,15 +68,7 @@ fn namespaces_are_joined_by_path() {
         ("ipc", "ipc"),
         ("uts", "uts"),
     ] {
-        let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
-        let inode: u64 = link
-            .to_string_lossy()
-            .split('[')
-            .nth(1)
-            .unwrap()
-            .trim_end_matches(']')
-            .parse()
-            .unwrap();
+        let inode = ns_inode(&pid.to_string(), file);
         assert_eq!(ns(&r, name), inode, "{name} joined");
     }
     assert_ne!(r["pid"], 1, "a joined pid namespace already has its PID 1");
@@ -149,16 +141,7 @@ fn user_cgroup_and_time_namespaces_are_joined_by_path() {
     // A detached container keeps create's stdio: no pipes here, or reading them would wait.
     a.run_detached();
     let pid = a.state()["pid"].as_i64().unwrap();
-    let inode = |file: &str| -> u64 {
-        let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
-        link.to_string_lossy()
-            .split('[')
-            .nth(1)
-            .unwrap()
-            .trim_end_matches(']')
-            .parse()
-            .unwrap()
-    };
+    let inode = |file: &str| ns_inode(&pid.to_string(), file);
 
     let mut b = Ctx::new("ns-join2-b");
     b.config["linux"]["namespaces"]

@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{IoSliceMut, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -33,6 +33,22 @@ fn receive_master(listener: &UnixListener) -> OwnedFd {
         }
     }
     panic!("no fd received");
+}
+
+/// Spawn a command with a new pty as its stdio; returns the child and the master.
+fn spawn_on_pty(
+    mut cmd: std::process::Command,
+    size: Option<&nix::pty::Winsize>,
+) -> (std::process::Child, std::fs::File) {
+    let pty = nix::pty::openpty(size, None).unwrap();
+    let slave = || Stdio::from(pty.slave.try_clone().unwrap());
+    let child = cmd
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave())
+        .spawn()
+        .unwrap();
+    (child, std::fs::File::from(pty.master))
 }
 
 /// Read from a pty master until `done` says so or the deadline passes.
@@ -93,26 +109,13 @@ fn an_interactive_shell_under_brig_run() {
     c.config["process"]["terminal"] = json!(true);
     c.set_args(&["sh"]);
     c.write_config();
-    let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize {
-            ws_row: 30,
-            ws_col: 90,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
-    let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-    let mut child = c
-        .run_cmd()
-        .stdin(slave(&pty.slave))
-        .stdout(slave(&pty.slave))
-        .stderr(slave(&pty.slave))
-        .spawn()
-        .unwrap();
-    drop(pty.slave);
-    let mut master = std::fs::File::from(pty.master);
+    let size = nix::pty::Winsize {
+        ws_row: 30,
+        ws_col: 90,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let (mut child, mut master) = spawn_on_pty(c.run_cmd(), Some(&size));
     master
         .write_all(b"echo hel''lo-$((6*7)); stty size; exit 7\n")
         .unwrap();
@@ -162,22 +165,12 @@ fn exec_with_a_tty() {
     let mut c = Ctx::new("tty-exec");
     c.set_args(&["sleep", "60"]);
     c.run_detached();
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-    let mut child = c
-        .cmd()
-        .args(["exec", "-t", &c.id, "sh", "-c", "tty; echo done"])
-        .stdin(slave(&pty.slave))
-        .stdout(slave(&pty.slave))
-        .stderr(slave(&pty.slave))
-        .spawn()
-        .unwrap();
-    drop(pty.slave);
-    let mut master = std::fs::File::from(pty.master);
+    let mut cmd = c.cmd();
+    cmd.args(["exec", "-t", &c.id, "sh", "-c", "tty; echo done"]);
+    let (mut child, mut master) = spawn_on_pty(cmd, None);
     let text = read_until(&mut master, |t| t.contains("done"));
     assert!(text.contains("/dev/pts/"), "{text:?}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    let _ = master.as_fd();
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
     c.assert_clean();
 }

@@ -284,11 +284,16 @@ impl Drop for Ctx {
     }
 }
 
-/// The namespace inode of this (host) process.
-pub fn host_ns(name: &str) -> u64 {
-    let link = std::fs::read_link(format!("/proc/self/ns/{name}")).unwrap();
+/// The inode of a process's namespace (`file` as in /proc/PID/ns: mnt, net, pid, ...).
+pub fn ns_inode(pid: &str, file: &str) -> u64 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/{file}")).unwrap();
     let s = link.to_string_lossy();
     s[s.find('[').unwrap() + 1..s.len() - 1].parse().unwrap()
+}
+
+/// The namespace inode of this (host) process.
+pub fn host_ns(name: &str) -> u64 {
+    ns_inode("self", name)
 }
 
 pub fn stderr(o: &Output) -> String {
