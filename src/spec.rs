@@ -163,12 +163,25 @@ fn validate(spec: &Spec) -> Result<()> {
 }
 
 fn reject_later_process_fields(p: &oci_spec::runtime::Process) -> Result<()> {
+    if let Some(io) = p.io_priority() {
+        if !(0..=7).contains(&io.priority()) {
+            return Err(Error::config(
+                "process.ioPriority.priority",
+                "must be between 0 and 7",
+            ));
+        }
+    }
+    if let Some(a) = p.exec_cpu_affinity() {
+        for (field, list) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
+            if let Some(list) = list {
+                crate::process::attrs::parse_cpu_list(list)
+                    .map_err(|e| Error::config(format!("process.execCPUAffinity.{field}"), e))?;
+            }
+        }
+    }
     let later = [
         ("process.apparmorProfile", p.apparmor_profile().is_some()),
         ("process.selinuxLabel", p.selinux_label().is_some()),
-        ("process.ioPriority", p.io_priority().is_some()),
-        ("process.scheduler", p.scheduler().is_some()),
-        ("process.execCPUAffinity", p.exec_cpu_affinity().is_some()),
     ];
     match later.iter().find(|(_, set)| *set) {
         Some((field, _)) => Err(Error::Unsupported((*field).into())),
@@ -293,12 +306,19 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
             ));
         }
     }
+    if linux
+        .personality()
+        .as_ref()
+        .and_then(|p| p.flags().as_ref())
+        .is_some_and(|f| !f.is_empty())
+    {
+        return Err(Error::Unsupported("linux.personality.flags".into()));
+    }
     if let Some(res) = linux.resources() {
         crate::cgroups::check_supported(res)?;
     }
     let later = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.personality", linux.personality().is_some()),
         ("linux.timeOffsets", linux.time_offsets().is_some()),
         ("linux.netDevices", linux.net_devices().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),

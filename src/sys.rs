@@ -216,6 +216,50 @@ pub fn winsize(fd: BorrowedFd) -> Option<(u16, u16)> {
         .map(|w| (w.ws_row, w.ws_col))
 }
 
+/// personality(2) with a new execution domain.
+pub fn personality(persona: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: personality takes an integer and touches no memory.
+    let ret = unsafe { libc::personality(persona) };
+    check(ret as libc::c_long).map(drop)
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, self, class << 13 | priority).
+pub fn ioprio_set(class: u32, priority: u32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: integer arguments only.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0,
+            ((class << 13) | priority) as libc::c_int,
+        )
+    };
+    check(ret).map(drop)
+}
+
+/// The kernel's `struct sched_attr` (with the utilisation clamps, 56 bytes).
+#[repr(C)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub sched_policy: u32,
+    pub sched_flags: u64,
+    pub sched_nice: i32,
+    pub sched_priority: u32,
+    pub sched_runtime: u64,
+    pub sched_deadline: u64,
+    pub sched_period: u64,
+    pub sched_util_min: u32,
+    pub sched_util_max: u32,
+}
+
+/// sched_setattr(2) for this thread.
+pub fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+    // SAFETY: attr points to a valid sched_attr whose size field matches its layout.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *const SchedAttr, 0) };
+    check(ret).map(drop)
+}
+
 /// Leave a forked child at once: no destructors, no stdio flushing of the parent's buffers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

@@ -173,3 +173,40 @@ fn the_executable_is_found_on_the_containers_path() {
     assert_eq!(stdout(&out), "sh\n");
     c.assert_clean();
 }
+
+#[test]
+fn personality_io_priority_scheduler_and_cpu_affinity_apply() {
+    let mut c = Ctx::new("pr-attrs");
+    c.config["linux"]["personality"] = json!({"domain": "LINUX32"});
+    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+    c.config["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 5});
+    c.config["process"]["execCPUAffinity"] = json!({"initial": "0-1", "final": "1"});
+    c.set_args(&["sh", "-c", "ionice -p $$; grep Cpus_allowed_list /proc/self/status; cut -d' ' -f19,41 /proc/self/stat; uname -m"]);
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("best-effort: prio 6"), "ioPriority: {text}");
+    assert!(
+        text.contains("Cpus_allowed_list:\t1\n"),
+        "final affinity: {text}"
+    );
+    assert!(
+        text.contains("5 3\n"),
+        "nice 5, policy SCHED_BATCH (3): {text}"
+    );
+    assert!(text.contains("i686"), "LINUX32 personality: {text}");
+    c.assert_clean();
+}
+
+#[test]
+fn bad_process_attributes_are_refused() {
+    let mut c = Ctx::new("pr-attrs-bad");
+    c.config["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 9});
+    c.expect_create_error("process.ioPriority.priority");
+    c.config["process"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ioPriority");
+    c.config["process"]["execCPUAffinity"] = json!({"final": "3-1"});
+    c.expect_create_error("process.execCPUAffinity.final");
+}

@@ -42,6 +42,7 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     crate::sys::cloexec_from(3 + cfg.preserve_fds as i32)
         .ctx(|| "mark inherited file descriptors close-on-exec")?;
     reset_signals()?;
+    crate::process::attrs::set_cpu_affinity(cfg.spec, false)?;
     ch.expect(Msg::Go)?;
     enter_namespaces(cfg, ch)?;
     if cfg.namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP) {
@@ -73,6 +74,10 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     let exe = find_executable(&args[0], &env)?;
     let seccomp = cfg.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let filter = seccomp.map(crate::security::seccomp::compile).transpose()?;
+    // Realtime classes need capabilities the user switch may drop: set these first.
+    crate::process::attrs::set_personality(cfg.spec)?;
+    crate::process::attrs::set_scheduler(cfg.spec)?;
+    crate::process::attrs::set_io_priority(cfg.spec)?;
     let nnp = process.no_new_privileges() == Some(true);
     if let (Some(f), false) = (&filter, nnp) {
         // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the user switch.
@@ -94,6 +99,7 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
         let kind = crate::hooks::Kind::StartContainer;
         crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
     }
+    crate::process::attrs::set_cpu_affinity(cfg.spec, true)?;
     if let (Some(f), true) = (&filter, nnp) {
         // Last, so that even a profile that forbids what setup needs cannot break it.
         crate::security::seccomp::load(f)?;

@@ -2,6 +2,7 @@
 //! ordered setup (`init`). brig never re-executes itself: the child is a fork of this
 //! process and already holds the parsed config.
 
+pub mod attrs;
 pub mod channel;
 pub mod init;
 pub mod namespaces;

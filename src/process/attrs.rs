@@ -1,0 +1,146 @@
+//! Per-task kernel attributes from the spec: personality, I/O priority, scheduler, and
+//! CPU affinity (execCPUAffinity).
+
+use oci_spec::runtime::{
+    IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
+};
+
+use crate::error::{Context, Error, Result};
+
+/// `linux.personality`: the execution domain (LINUX or LINUX32).
+pub fn set_personality(spec: &Spec) -> Result<()> {
+    let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) else {
+        return Ok(());
+    };
+    let domain = match p.domain() {
+        LinuxPersonalityDomain::PerLinux => 0x0000,
+        LinuxPersonalityDomain::PerLinux32 => 0x0008,
+    };
+    crate::sys::personality(domain).ctx(|| format!("personality {domain:#x}"))
+}
+
+/// `process.ioPriority`: ioprio_set for this process.
+pub fn set_io_priority(spec: &Spec) -> Result<()> {
+    let Some(io) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.io_priority().as_ref())
+    else {
+        return Ok(());
+    };
+    let class = match io.class() {
+        IOPriorityClass::IoprioClassRt => 1,
+        IOPriorityClass::IoprioClassBe => 2,
+        IOPriorityClass::IoprioClassIdle => 3,
+    };
+    crate::sys::ioprio_set(class, io.priority() as u32)
+        .ctx(|| format!("ioprio_set class {class} priority {}", io.priority()))
+}
+
+/// `process.scheduler`: sched_setattr for this process.
+pub fn set_scheduler(spec: &Spec) -> Result<()> {
+    let Some(s) = spec.process().as_ref().and_then(|p| p.scheduler().as_ref()) else {
+        return Ok(());
+    };
+    let policy = match s.policy() {
+        LinuxSchedulerPolicy::SchedOther => 0,
+        LinuxSchedulerPolicy::SchedFifo => 1,
+        LinuxSchedulerPolicy::SchedRr => 2,
+        LinuxSchedulerPolicy::SchedBatch => 3,
+        LinuxSchedulerPolicy::SchedIso => 4,
+        LinuxSchedulerPolicy::SchedIdle => 5,
+        LinuxSchedulerPolicy::SchedDeadline => 6,
+    };
+    let flags = s.flags().iter().flatten().fold(0u64, |acc, f| {
+        acc | match f {
+            LinuxSchedulerFlag::SchedResetOnFork => 0x01,
+            LinuxSchedulerFlag::SchedFlagReclaim => 0x02,
+            LinuxSchedulerFlag::SchedFlagDLOverrun => 0x04,
+            LinuxSchedulerFlag::SchedFlagKeepPolicy => 0x08,
+            LinuxSchedulerFlag::SchedFlagKeepParams => 0x10,
+            LinuxSchedulerFlag::SchedFlagUtilClampMin => 0x20,
+            LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
+        }
+    });
+    let attr = crate::sys::SchedAttr {
+        size: std::mem::size_of::<crate::sys::SchedAttr>() as u32,
+        sched_policy: policy,
+        sched_flags: flags,
+        sched_nice: s.nice().unwrap_or(0),
+        sched_priority: s.priority().unwrap_or(0) as u32,
+        sched_runtime: s.runtime().unwrap_or(0),
+        sched_deadline: s.deadline().unwrap_or(0),
+        sched_period: s.period().unwrap_or(0),
+        sched_util_min: 0,
+        sched_util_max: 0,
+    };
+    crate::sys::sched_setattr(&attr).ctx(|| format!("sched_setattr policy {policy}"))
+}
+
+/// `process.execCPUAffinity.initial` (at the start of setup) or `.final` (right before
+/// execve): the CPUs this process may run on.
+pub fn set_cpu_affinity(spec: &Spec, final_set: bool) -> Result<()> {
+    let Some(a) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.exec_cpu_affinity().as_ref())
+    else {
+        return Ok(());
+    };
+    let list = if final_set {
+        a.cpu_affinity_final()
+    } else {
+        a.initial()
+    };
+    let Some(list) = list.as_deref().filter(|l| !l.is_empty()) else {
+        return Ok(());
+    };
+    let field = if final_set {
+        "process.execCPUAffinity.final"
+    } else {
+        "process.execCPUAffinity.initial"
+    };
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in parse_cpu_list(list).map_err(|e| Error::config(field, e))? {
+        set.set(cpu)
+            .map_err(|_| Error::config(field, format!("CPU {cpu} is out of range")))?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .ctx(|| format!("sched_setaffinity {list}"))
+}
+
+/// "0-3,5" → [0, 1, 2, 3, 5].
+pub fn parse_cpu_list(list: &str) -> std::result::Result<Vec<usize>, String> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let num = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{list:?} is not a CPU list like \"0-3,5\""))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("{list:?}: range {part} runs backwards"));
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(num(part)?),
+        }
+    }
+    Ok(cpus)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_parse() {
+        assert_eq!(parse_cpu_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
+        assert_eq!(parse_cpu_list("1").unwrap(), vec![1]);
+        assert!(parse_cpu_list("3-1").is_err());
+        assert!(parse_cpu_list("x").is_err());
+    }
+}
