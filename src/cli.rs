@@ -181,8 +181,8 @@ pub fn command() -> Command {
                 .arg(id_arg())
                 .arg(Arg::new("ps-args").num_args(0..).allow_hyphen_values(true).trailing_var_arg(true).help("arguments for ps(1), default -ef")),
         )
-        .subcommand(later("pause", "pause suspends all processes inside the container"))
-        .subcommand(later("resume", "resumes all processes that have been previously paused"))
+        .subcommand(Command::new("pause").about("pause suspends all processes inside the container").arg(id_arg()))
+        .subcommand(Command::new("resume").about("resumes all processes that have been previously paused").arg(id_arg()))
         .subcommand(later("update", "update container resource constraints"))
         .subcommand(later("events", "display container events such as OOM notifications, cpu, memory, and IO usage statistics"))
         .subcommand(later("checkpoint", "checkpoint a running container"))

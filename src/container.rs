@@ -278,6 +278,10 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
     };
     if let Some(pidfd) = init_pidfd(state) {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        // A frozen process only acts on SIGKILL once thawed.
+        if is_frozen(state) {
+            let _ = cg.freeze(false);
+        }
         if !wait_exit(&pidfd) {
             return Err(stuck(state.pid));
         }

@@ -220,7 +220,12 @@ fn exec_detached_writes_the_pid_and_ps_lists_it() {
     pids.sort_unstable();
     let mut want = vec![init, pid];
     want.sort_unstable();
-    assert_eq!(pids, want);
+    let procs = std::fs::read_to_string(format!("/sys/fs/cgroup/pids{}/cgroup.procs", c.cgroup))
+        .unwrap_or_default();
+    assert_eq!(
+        pids, want,
+        "ps --format json lists the init and the exec'd process (cgroup.procs now: {procs:?})"
+    );
     let table = stdout(&c.brig(&["ps", &c.id]));
     assert!(table.lines().next().unwrap().contains("PID"), "{table}");
     assert_eq!(

@@ -37,6 +37,8 @@ pub trait CgroupManager {
     fn add(&self, pid: i32) -> Result<()>;
     /// Host pids of every process in the container's cgroup.
     fn pids(&self) -> Result<Vec<i32>>;
+    /// Freeze or thaw every process of the container, returning once the kernel is done.
+    fn freeze(&self, frozen: bool) -> Result<()>;
     /// Remove the container's directories (they must hold no process).
     fn destroy(&self) -> Result<()>;
     fn paths(&self) -> &CgroupPaths;
@@ -95,9 +97,6 @@ fn is_unified() -> bool {
 /// Refuse resource fields this milestone does not apply yet, naming the first one.
 pub fn check_supported(res: &LinuxResources) -> Result<()> {
     let later = [
-        ("memory", res.memory().is_some()),
-        ("cpu", res.cpu().is_some()),
-        ("pids", res.pids().is_some()),
         ("blockIO", res.block_io().is_some()),
         (
             "hugepageLimits",
@@ -130,6 +129,23 @@ fn write(path: &Path, value: &str) -> Result<()> {
 fn read_pids(file: &Path) -> Result<Vec<i32>> {
     let text = std::fs::read_to_string(file).ctx(|| format!("read {}", file.display()))?;
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// Wait (bounded) until a control file reads `want`. The v1 freezer has no notification,
+/// so this re-reads with growing pauses, 2 s at most.
+fn wait_for(file: &Path, want: &str) -> Result<()> {
+    let mut pause = std::time::Duration::from_micros(100);
+    for _ in 0..16 {
+        if std::fs::read_to_string(file).is_ok_and(|s| s.lines().any(|l| l.trim() == want)) {
+            return Ok(());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(250));
+    }
+    Err(Error::msg(format!(
+        "{} did not reach {want:?}",
+        file.display()
+    )))
 }
 
 /// rmdir a cgroup directory; a cgroup whose last process just exited can stay busy for a

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{create_dir, devices, read_pids, remove_dir, write, CgroupManager, CgroupPaths};
+use super::{
+    create_dir, devices, read_pids, remove_dir, wait_for, write, CgroupManager, CgroupPaths,
+};
 use crate::error::{Error, Result};
 
 pub struct Manager {
@@ -141,6 +143,106 @@ impl Manager {
             .map(|(_, d)| d)
     }
 
+    /// The directory of a controller the config asks for; an error naming the field when the
+    /// host lacks it.
+    fn require(&self, controller: &str, field: &str) -> Result<&PathBuf> {
+        self.dir_of(controller).ok_or_else(|| {
+            Error::config(
+                field,
+                format!("this host has no {controller} cgroup controller"),
+            )
+        })
+    }
+
+    fn apply_memory(&self, m: &oci_spec::runtime::LinuxMemory) -> Result<()> {
+        let dir = self.require("memory", "linux.resources.memory")?;
+        let bytes = |v: i64| {
+            if v < 0 {
+                "-1".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let limit_file = dir.join("memory.limit_in_bytes");
+        let memsw_file = dir.join("memory.memsw.limit_in_bytes");
+        match (m.limit(), m.swap()) {
+            // memsw must never drop below the limit: try the order that keeps that true.
+            (Some(limit), Some(swap)) => {
+                if write(&limit_file, &bytes(limit)).is_err() {
+                    write(&memsw_file, &bytes(swap))?;
+                    write(&limit_file, &bytes(limit))?;
+                } else {
+                    write(&memsw_file, &bytes(swap))?;
+                }
+            }
+            (Some(limit), None) => write(&limit_file, &bytes(limit))?,
+            (None, Some(swap)) => write(&memsw_file, &bytes(swap))?,
+            (None, None) => {}
+        }
+        if let Some(r) = m.reservation() {
+            write(&dir.join("memory.soft_limit_in_bytes"), &bytes(r))?;
+        }
+        if let Some(s) = m.swappiness() {
+            if s > 100 {
+                return Err(Error::config(
+                    "linux.resources.memory.swappiness",
+                    format!("{s} is more than 100"),
+                ));
+            }
+            write(&dir.join("memory.swappiness"), &s.to_string())?;
+        }
+        if m.disable_oom_killer() == Some(true) {
+            write(&dir.join("memory.oom_control"), "1")?;
+        }
+        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+            crate::logging::warn("linux.resources.memory.kernel and kernelTCP are ignored (deprecated by the kernel)");
+        }
+        Ok(())
+    }
+
+    fn apply_cpu(&self, c: &oci_spec::runtime::LinuxCpu) -> Result<()> {
+        let wants_cpu = c.shares().is_some_and(|s| s > 0)
+            || c.quota().is_some_and(|q| q != 0)
+            || c.period().is_some_and(|p| p > 0)
+            || c.burst().is_some()
+            || c.idle().is_some()
+            || c.realtime_runtime().is_some()
+            || c.realtime_period().is_some();
+        if wants_cpu {
+            let dir = self.require("cpu", "linux.resources.cpu")?;
+            // Docker sends shares 0 for "unset".
+            if let Some(shares) = c.shares().filter(|&s| s > 0) {
+                write(&dir.join("cpu.shares"), &shares.to_string())?;
+            }
+            // The period first: the kernel checks the quota against it.
+            if let Some(period) = c.period().filter(|&p| p > 0) {
+                write(&dir.join("cpu.cfs_period_us"), &period.to_string())?;
+            }
+            if let Some(quota) = c.quota().filter(|&q| q != 0) {
+                write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
+            }
+            if let Some(burst) = c.burst() {
+                write(&dir.join("cpu.cfs_burst_us"), &burst.to_string())?;
+            }
+            if let Some(idle) = c.idle() {
+                write(&dir.join("cpu.idle"), &idle.to_string())?;
+            }
+            if let Some(p) = c.realtime_period() {
+                write(&dir.join("cpu.rt_period_us"), &p.to_string())?;
+            }
+            if let Some(r) = c.realtime_runtime() {
+                write(&dir.join("cpu.rt_runtime_us"), &r.to_string())?;
+            }
+        }
+        for (file, value) in [("cpuset.cpus", c.cpus()), ("cpuset.mems", c.mems())] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                let dir = self.require("cpuset", "linux.resources.cpu.cpus")?;
+                write(&dir.join(file), v)?;
+            }
+        }
+        Ok(())
+    }
+
     fn apply_devices(&self, res: &LinuxResources) -> Result<()> {
         let spec_rules = res.devices().as_deref().unwrap_or_default();
         let Some(dir) = self.dir_of("devices") else {
@@ -176,8 +278,31 @@ impl CgroupManager for Manager {
         }
         if let Some(res) = resources {
             self.apply_devices(res)?;
+            if let Some(m) = res.memory() {
+                self.apply_memory(m)?;
+            }
+            if let Some(c) = res.cpu() {
+                self.apply_cpu(c)?;
+            }
+            if let Some(p) = res.pids() {
+                let dir = self.require("pids", "linux.resources.pids")?;
+                let max = if p.limit() > 0 {
+                    p.limit().to_string()
+                } else {
+                    "max".into()
+                };
+                write(&dir.join("pids.max"), &max)?;
+            }
         }
         Ok(())
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        let dir = self.require("freezer", "pause")?;
+        let state = if frozen { "FROZEN" } else { "THAWED" };
+        let file = dir.join("freezer.state");
+        write(&file, state)?;
+        wait_for(&file, state)
     }
 
     fn add(&self, pid: i32) -> Result<()> {

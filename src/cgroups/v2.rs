@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{create_dir, read_pids, remove_dir, write, CgroupManager, CgroupPaths};
+use super::{create_dir, read_pids, remove_dir, wait_for, write, CgroupManager, CgroupPaths};
 use crate::error::{Error, Result};
 
 pub struct Manager {
@@ -58,7 +58,30 @@ impl CgroupManager for Manager {
                 "linux.resources.devices on a cgroup v2 host (the eBPF device filter)".into(),
             ));
         }
+        if let Some(r) = resources {
+            let asked = [
+                ("memory", r.memory().is_some()),
+                ("cpu", r.cpu().is_some()),
+                ("pids", r.pids().is_some()),
+            ];
+            if let Some((field, _)) = asked.iter().find(|(_, set)| *set) {
+                return Err(Error::Unsupported(format!(
+                    "linux.resources.{field} on a cgroup v2 host"
+                )));
+            }
+        }
         create_dir(self.dir())
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        write(
+            &self.dir().join("cgroup.freeze"),
+            if frozen { "1" } else { "0" },
+        )?;
+        wait_for(
+            &self.dir().join("cgroup.events"),
+            if frozen { "frozen 1" } else { "frozen 0" },
+        )
     }
 
     fn add(&self, pid: i32) -> Result<()> {

@@ -6,6 +6,7 @@ mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
 mod ps;
 mod run;
 mod spec;
@@ -51,6 +52,8 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
         "delete" => delete::run(&g, sub),
         "list" => list::run(&g, sub),
         "exec" => exec::run(&g, sub),
+        "pause" => pause::pause(&g, sub),
+        "resume" => pause::resume(&g, sub),
         "ps" => ps::run(&g, sub),
         "spec" => spec::run(sub),
         "features" => features::run(),

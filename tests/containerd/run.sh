@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# End-to-end test: drive brig through a real containerd (Debian's package) with ctr.
+#
+#   tests/containerd/run.sh BRIG_BINARY ROOTFS_FIXTURE
+#
+# Starts a private containerd (config, root, state and socket in a temp dir), runs
+# containers with `ctr ... --runc-binary SHIM`, where SHIM logs its argv and execs brig,
+# and prints TAP-style results ("ok N - ...", "not ok N - ..."; "# TODO" lines are known
+# gaps and are not counted as failures), then "P passed, F failed". Everything it starts
+# or creates (tasks, containers, containerd, mounts, cgroups, the temp dir) is removed on
+# exit. Needs root, containerd/ctr (installed from Debian if missing), python3, script(1).
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BRIG_BINARY ROOTFS_FIXTURE" >&2
+    exit 2
+fi
+BRIG=$(realpath -e "$1")
+FIXTURE=$(realpath -e "$2")
+[ -x "$BRIG" ] || { echo "$BRIG is not executable" >&2; exit 2; }
+[ -x "$FIXTURE/bin/sh" ] || { echo "$FIXTURE has no /bin/sh" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "$0 must run as root" >&2; exit 2; }
+
+# --- prerequisites ---------------------------------------------------------------------
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+    echo "# installing Debian's containerd" >&2
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+        # Another apt/dpkg may hold the lock for a moment: retry a few times.
+        if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null; then
+            break
+        fi
+        [ "$attempt" = 10 ] && { echo "could not install containerd" >&2; exit 2; }
+        sleep 3
+    done
+fi
+for tool in python3 script timeout; do
+    command -v "$tool" >/dev/null || { echo "$0 needs $tool" >&2; exit 2; }
+done
+
+START_SECONDS=$SECONDS
+NS="brigtest$$"
+T=$(mktemp -d /tmp/brig-containerd.XXXXXX)
+SOCK="$T/containerd.sock"
+SHIM="$T/brig-logging-shim"
+SHIM_LOG="$T/brig-calls.log"
+CONTAINERD_LOG="$T/containerd.log"
+CONTAINERD_PID=""
+REAPER_PID=""
+CREATED_IDS=()
+RUN_CONTAINERD_EXISTED=0
+[ -e /run/containerd ] && RUN_CONTAINERD_EXISTED=1
+RUN_CONTAINERD_S_EXISTED=0
+[ -e /run/containerd/s ] && RUN_CONTAINERD_S_EXISTED=1
+
+CTR=(ctr --address "$SOCK" --namespace "$NS")
+# Runtime options for every task: brig via the logging shim, its state and the IO fifos
+# inside the temp dir (ctr's defaults are under /run/containerd).
+RUNC_OPTS=(--runc-binary "$SHIM" --runc-root "$T/runc-root" --fifo-dir "$T/fifo")
+CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# --- cleanup ---------------------------------------------------------------------------
+# Pids of processes whose parent is $1.
+children_of() {
+    local stat pid rest ppid
+    for stat in /proc/[0-9]*/stat; do
+        read -r rest < "$stat" 2>/dev/null || continue
+        pid=${rest%% *}
+        rest=${rest##*) }     # after "(comm) "
+        ppid=$(echo "$rest" | cut -d' ' -f2)
+        [ "$ppid" = "$1" ] && echo "$pid"
+    done
+    return 0
+}
+
+cleanup() {
+    local rc=$? id i pid dir mnt
+    set +e
+    trap - EXIT INT TERM
+    # Tasks and containers this test created, if containerd still answers.
+    if [ -n "$CONTAINERD_PID" ] && kill -0 "$CONTAINERD_PID" 2>/dev/null; then
+        for id in "${CREATED_IDS[@]}"; do
+            if timeout 10 "${CTR[@]}" task ls -q 2>/dev/null | grep -qx "$id"; then
+                timeout 10 "${CTR[@]}" task kill -a -s SIGKILL "$id" >/dev/null 2>&1
+                for i in $(seq 50); do
+                    timeout 10 "${CTR[@]}" task ls 2>/dev/null |
+                        awk -v id="$id" '$1 == id && $3 != "STOPPED" {f=1} END {exit !f}' || break
+                    sleep 0.1
+                done
+                timeout 10 "${CTR[@]}" task rm -f "$id" >/dev/null 2>&1
+            fi
+            if timeout 10 "${CTR[@]}" container ls -q 2>/dev/null | grep -qx "$id"; then
+                timeout 10 "${CTR[@]}" container rm "$id" >/dev/null 2>&1
+            fi
+        done
+        timeout 10 "${CTR[@]}" namespace rm "$NS" >/dev/null 2>&1
+    fi
+    # containerd, by its pid: TERM, then KILL after a bounded wait.
+    if [ -n "$CONTAINERD_PID" ]; then
+        kill -TERM "$CONTAINERD_PID" 2>/dev/null
+        for i in $(seq 100); do
+            kill -0 "$CONTAINERD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$CONTAINERD_PID" 2>/dev/null
+    fi
+    # The reaper (containerd's parent, and the subreaper of the shims containerd starts)
+    # exits once it has no children left; kill what it still adopted (by pid), then it.
+    if [ -n "$REAPER_PID" ]; then
+        for i in $(seq 50); do
+            kill -0 "$REAPER_PID" 2>/dev/null || break
+            [ "$i" = 30 ] && for pid in $(children_of "$REAPER_PID"); do kill -KILL "$pid" 2>/dev/null; done
+            sleep 0.1
+        done
+        kill -KILL "$REAPER_PID" 2>/dev/null
+        wait "$REAPER_PID" 2>/dev/null
+    fi
+    # Processes still in the test's cgroups were started by this test.
+    for dir in /sys/fs/cgroup/*/"$NS"; do
+        [ -d "$dir" ] || continue
+        for pid in $(cat $(find "$dir" -name cgroup.procs) 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+    done
+    # Mounts left under the temp dir (deepest first).
+    for i in 1 2 3; do
+        mnt=$(awk -v t="$T" '$2 == t || index($2, t "/") == 1 {print $2}' /proc/self/mounts | sort -r)
+        [ -z "$mnt" ] && break
+        for dir in $mnt; do umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null; done
+    done
+    # The test's cgroups: /NS/ID (and /NS) in every hierarchy; nothing else is touched.
+    for dir in /sys/fs/cgroup/*/"$NS"; do
+        [ -d "$dir" ] || continue
+        for i in $(seq 20); do
+            find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null
+            [ -d "$dir" ] || break
+            sleep 0.1
+        done
+        [ -d "$dir" ] && echo "# cleanup: could not remove $dir" >&2
+    done
+    # The shim-socket directory containerd-shim-runc-v2 uses (fixed at /run/containerd/s).
+    [ "$RUN_CONTAINERD_S_EXISTED" = 0 ] && rmdir /run/containerd/s 2>/dev/null
+    [ "$RUN_CONTAINERD_EXISTED" = 0 ] && rmdir /run/containerd 2>/dev/null
+    rm -rf --one-file-system "$T"
+    [ -e "$T" ] && echo "# cleanup: could not remove $T" >&2
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- results -----------------------------------------------------------------------------
+N=0 PASSED=0 FAILED=0 TODO=0
+ok()     { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
+not_ok() {
+    N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"
+    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
+    return 0
+}
+# A known gap: printed, not counted. $1: 0 if the check passed, $2 description, $3 reason.
+todo() {
+    N=$((N + 1)); TODO=$((TODO + 1))
+    if [ "$1" = 0 ]; then echo "ok $N - $2 # TODO $TODO_REASON"
+    else
+        echo "not ok $N - $2 # TODO $TODO_REASON"
+        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+    fi
+    return 0
+}
+TODO_REASON=""
+
+# Run a command with a time limit; its stdout+stderr in $OUT, its exit status in $RC.
+capture() {
+    set +e
+    OUT=$(timeout 60 "$@" 2>&1 </dev/null)
+    RC=$?
+    set -e
+}
+# The same, under a pty (script(1)), for -t: no terminal in CI. Args form one shell line.
+capture_tty() {
+    local line
+    line=$(printf '%q ' "$@")
+    set +e
+    OUT=$(timeout 60 script -qec "$line" /dev/null 2>&1 </dev/null | tr -d '\r')
+    RC=${PIPESTATUS[0]}
+    set -e
+}
+describe() { printf 'exit %s, output:\n%s' "$RC" "$OUT"; }
+
+# The argv of a ctr run with the common options, in RUN: run_args [ctr run flags...] -- ID CMD...
+# (It also makes the container's rootfs copy and remembers the id for the cleanup.)
+run_args() {
+    local flags=() id
+    while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+    shift
+    id=$1
+    shift
+    CREATED_IDS+=("$id")
+    cp -a "$FIXTURE" "$T/rootfs-$id"
+    # ctr run --rootfs sets no environment (no image config), so give the process a PATH;
+    # without it `sh` is not found (runc behaves the same).
+    RUN=("${CTR[@]}" run "${RUNC_OPTS[@]}" --env "PATH=$CONTAINER_PATH" "${flags[@]}"
+         --rootfs "$T/rootfs-$id" "$id" "$@")
+}
+task_status() {
+    "${CTR[@]}" task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'
+}
+
+# --- private containerd --------------------------------------------------------------------
+mkdir -p "$T/root" "$T/state" "$T/runc-root" "$T/fifo" "$T/opt"
+cat > "$T/config.toml" <<EOF
+version = 2
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$SOCK"
+
+[debug]
+  level = "debug"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$T/opt"
+EOF
+
+# The logging shim: one line per call with brig's argv, then brig itself.
+cat > "$SHIM" <<EOF
+#!/bin/bash
+line=\$(printf '%q ' "\$@")
+printf '%s\n' "\$line" >> $(printf '%q' "$SHIM_LOG")
+exec $(printf '%q' "$BRIG") "\$@"
+EOF
+chmod 755 "$SHIM"
+
+# containerd runs under a small reaper: containerd-shim-runc-v2 daemonizes, and PID 1 on
+# some hosts does not reap orphans, so a subreaper adopts the shims and reaps them.
+cat > "$T/reaper.py" <<'EOF'
+import ctypes, os, sys
+PR_SET_CHILD_SUBREAPER = 36
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+pidfile, argv = sys.argv[1], sys.argv[2:]
+child = os.fork()
+if child == 0:
+    os.execvp(argv[0], argv)
+with open(pidfile + ".tmp", "w") as f:
+    f.write(str(child))
+os.rename(pidfile + ".tmp", pidfile)
+status = 0
+while True:
+    try:
+        pid, st = os.wait()
+    except ChildProcessError:
+        break
+    if pid == child:
+        status = os.waitstatus_to_exitcode(st)
+sys.exit(status if status >= 0 else 128 - status)
+EOF
+
+python3 "$T/reaper.py" "$T/containerd.pid" containerd --config "$T/config.toml" \
+    </dev/null >"$CONTAINERD_LOG" 2>&1 &
+REAPER_PID=$!
+for i in $(seq 200); do
+    [ -s "$T/containerd.pid" ] && break
+    sleep 0.05
+done
+CONTAINERD_PID=$(cat "$T/containerd.pid" 2>/dev/null || true)
+[ -n "$CONTAINERD_PID" ] || { echo "containerd did not start" >&2; exit 1; }
+ready=0
+for i in $(seq 200); do   # up to ~20 s
+    if timeout 2 ctr --address "$SOCK" version >/dev/null 2>&1; then ready=1; break; fi
+    kill -0 "$CONTAINERD_PID" 2>/dev/null || break
+    sleep 0.1
+done
+if [ "$ready" != 1 ]; then
+    echo "containerd did not answer on $SOCK; its log:" >&2
+    tail -n 30 "$CONTAINERD_LOG" >&2
+    exit 1
+fi
+echo "# containerd $(containerd --version | awk '{print $3}') pid $CONTAINERD_PID, namespace $NS, dir $T"
+echo "# brig: $BRIG"
+
+# --- checks ---------------------------------------------------------------------------------
+# a. output and exit status
+run_args --rm -- "$NS-hello" sh -c 'echo hello'
+capture "${RUN[@]}"
+if [ "$RC" = 0 ] && [ "$OUT" = hello ]; then ok "ctr run prints hello and exits 0"
+else not_ok "ctr run prints hello and exits 0" "$(describe)"; fi
+
+# b. exit code propagation
+run_args --rm -- "$NS-exit3" sh -c 'exit 3'
+capture "${RUN[@]}"
+if [ "$RC" = 3 ]; then ok "exit status 3 inside the container is ctr's exit status"
+else not_ok "exit status 3 inside the container is ctr's exit status" "$(describe)"; fi
+
+# c. stdin
+run_args --rm -- "$NS-stdin" cat
+set +e
+OUT=$(echo piped | timeout 60 "${RUN[@]}" 2>&1)
+RC=$?
+set -e
+if [ "$RC" = 0 ] && [ "$OUT" = piped ]; then ok "stdin reaches the container (echo piped | ctr run ... cat)"
+else not_ok "stdin reaches the container (echo piped | ctr run ... cat)" "$(describe)"; fi
+
+# d. -t: a terminal inside the container
+run_args --rm -t -- "$NS-tty" sh -c 'tty'
+capture_tty "${RUN[@]}"
+if [ "$RC" = 0 ] && grep -q '^/dev/pts/[0-9]' <<<"$OUT"; then ok "ctr run -t: the process's stdin is a /dev/pts terminal"
+else not_ok "ctr run -t: the process's stdin is a /dev/pts terminal" "$(describe)"; fi
+
+# e. a long-running container: exec (plain and -t), ps
+LONG="$NS-long"
+run_args -d -- "$LONG" sleep 1000
+capture "${RUN[@]}"
+status=$(task_status "$LONG")
+if [ "$RC" = 0 ] && [ "$status" = RUNNING ]; then ok "ctr run -d: the task is RUNNING"
+else not_ok "ctr run -d: the task is RUNNING" "$(describe); task status: ${status:-none}"; fi
+
+capture "${CTR[@]}" task exec --fifo-dir "$T/fifo" --exec-id x1 "$LONG" sh -c 'echo exec-ok'
+if [ "$RC" = 0 ] && [ "$OUT" = exec-ok ]; then ok "ctr task exec prints exec-ok"
+else not_ok "ctr task exec prints exec-ok" "$(describe)"; fi
+
+capture_tty "${CTR[@]}" task exec --fifo-dir "$T/fifo" -t --exec-id x2 "$LONG" tty
+if [ "$RC" = 0 ] && grep -q '^/dev/pts/[0-9]' <<<"$OUT"; then ok "ctr task exec -t: a /dev/pts terminal"
+else not_ok "ctr task exec -t: a /dev/pts terminal" "$(describe)"; fi
+
+init_pid=$("${CTR[@]}" task ls 2>/dev/null | awk -v id="$LONG" '$1 == id {print $2}')
+capture "${CTR[@]}" task ps "$LONG"
+if [ "$RC" = 0 ] && [ -n "$init_pid" ] && awk 'NR > 1 {print $1}' <<<"$OUT" | grep -qx "$init_pid"; then
+    ok "ctr task ps lists the init (pid $init_pid)"
+else not_ok "ctr task ps lists the init (pid ${init_pid:-unknown})" "$(describe)"; fi
+
+# f. pause / resume (brig: not implemented yet)
+TODO_REASON="pause/resume land with the cgroups milestone"
+capture "${CTR[@]}" task pause "$LONG"
+pause_rc=$RC pause_out=$OUT
+status=$(task_status "$LONG")
+if [ "$pause_rc" = 0 ] && [ "$status" = PAUSED ]; then todo 0 "ctr task pause: the task is PAUSED"
+else todo 1 "ctr task pause: the task is PAUSED" "exit $pause_rc, status ${status:-none}, output:
+$pause_out"; fi
+capture "${CTR[@]}" task resume "$LONG"
+status=$(task_status "$LONG")
+if [ "$RC" = 0 ] && [ "$status" = RUNNING ]; then todo 0 "ctr task resume: the task is RUNNING again"
+else todo 1 "ctr task resume: the task is RUNNING again" "$(describe); status ${status:-none}"; fi
+
+# g. kill: TERM, then -a -s SIGKILL if it still runs; rm; gone from task ls
+capture "${CTR[@]}" task kill "$LONG"
+term_rc=$RC term_out=$OUT
+for i in $(seq 20); do [ "$(task_status "$LONG")" = STOPPED ] && break; sleep 0.1; done
+after_term=$(task_status "$LONG")
+if [ "$term_rc" = 0 ]; then ok "ctr task kill (SIGTERM) is delivered (task then ${after_term:-gone})"
+else not_ok "ctr task kill (SIGTERM) is delivered" "exit $term_rc, output:
+$term_out"; fi
+if [ "$after_term" != STOPPED ]; then
+    capture "${CTR[@]}" task kill -a -s SIGKILL "$LONG"
+    kill_rc=$RC kill_out=$OUT
+    for i in $(seq 50); do [ "$(task_status "$LONG")" = STOPPED ] && break; sleep 0.1; done
+    status=$(task_status "$LONG")
+    if [ "$kill_rc" = 0 ] && [ "$status" = STOPPED ]; then ok "ctr task kill -a -s SIGKILL stops the task"
+    else not_ok "ctr task kill -a -s SIGKILL stops the task" "exit $kill_rc, status ${status:-none}, output:
+$kill_out"; fi
+else
+    ok "ctr task kill -a -s SIGKILL not needed: SIGTERM stopped the task # SKIP"
+fi
+capture "${CTR[@]}" task rm "$LONG"
+rm_out=$OUT rm_rc=$RC
+capture "${CTR[@]}" container rm "$LONG"
+crm_out=$OUT crm_rc=$RC
+listed=$("${CTR[@]}" task ls -q 2>/dev/null | grep -cx "$LONG" || true)
+if [ "$rm_rc" = 0 ] && [ "$crm_rc" = 0 ] && [ "$listed" = 0 ]; then
+    ok "ctr task rm + container rm: ctr task ls no longer lists it"
+else not_ok "ctr task rm + container rm: ctr task ls no longer lists it" "task rm exit $rm_rc: $rm_out
+container rm exit $crm_rc: $crm_out
+listed in task ls: $listed"; fi
+
+# h. --memory-limit (brig refuses linux.resources.memory today)
+TODO_REASON="memory limits land with the cgroups milestone"
+run_args --rm --memory-limit 67108864 -- "$NS-mem" \
+    sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'
+capture "${RUN[@]}"
+if [ "$RC" = 0 ] && grep -qx 67108864 <<<"$OUT"; then
+    todo 0 "--memory-limit 67108864 is visible in the container's cgroup"
+else todo 1 "--memory-limit 67108864 is visible in the container's cgroup" "$(describe)"; fi
+if { [ "$RC" = 0 ] && grep -qx 67108864 <<<"$OUT"; } ||
+   { [ "$RC" != 0 ] && grep -q 'linux.resources.memory is not supported yet' <<<"$OUT"; }; then
+    ok "--memory-limit: applied, or refused with brig's message in ctr's output"
+else not_ok "--memory-limit: applied, or refused with brig's message in ctr's output" "$(describe)"; fi
+
+# i. an error inside create reaches ctr with brig's message
+run_args --rm -- "$NS-missing" /no/such/binary
+capture "${RUN[@]}"
+if [ "$RC" != 0 ] && grep -qi 'no such file or directory' <<<"$OUT"; then
+    ok "missing executable: ctr fails with brig's \"no such file or directory\""
+    printf '%s\n' "$OUT" | sed 's/^/#   ctr: /'
+else not_ok "missing executable: ctr fails with brig's \"no such file or directory\"" "$(describe)"; fi
+
+# --- what containerd sent to brig ------------------------------------------------------------
+calls=$(wc -l < "$SHIM_LOG" 2>/dev/null || echo 0)
+echo "# brig was called $calls times by containerd; distinct command shapes (count, argv):"
+# Values become placeholders: paths under the temp dir, container and exec ids, pids.
+sed -e "s#$T/state/io.containerd.runtime.v2.task/$NS/[^/ ]*#BUNDLE#g" \
+    -e "s#$T/runc-root/$NS#RUNC_ROOT#g" \
+    -e "s#$T/#TMP/#g" \
+    -e "s#/tmp/runc-process[0-9]*#PROCESS_JSON#g" \
+    -e "s#/tmp/pty[0-9]*/pty.sock#CONSOLE_SOCKET#g" \
+    -e "s#$NS-[a-z0-9]*#ID#g" \
+    -e "s#BUNDLE/x[0-9]\.pid#BUNDLE/EXEC_ID.pid#g" \
+    "$SHIM_LOG" 2>/dev/null | awk '{c[$0]++; if (!($0 in first)) {first[$0] = NR; order[++n] = $0}}
+        END {for (i = 1; i <= n; i++) printf "#   %3d  %s\n", c[order[i]], order[i]}'
+
+echo "1..$N"
+echo "# todo (known gaps, not counted): $TODO; took $((SECONDS - START_SECONDS)) s"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
