@@ -6,9 +6,9 @@ FIXTURES := $(CURDIR)/target/fixtures
 ROOTFS   := $(FIXTURES)/rootfs
 BRIG     := $(CURDIR)/target/debug/brig
 # Debian packages: the fixture's busybox, and runc to compare against in the tests.
-PACKAGES := busybox-static pkg-config libseccomp-dev runc python3
+PACKAGES := busybox-static pkg-config libseccomp-dev runc python3 containerd
 
-.PHONY: all deps build fixtures test unit-test integration-test lint demo clean
+.PHONY: all deps build fixtures test unit-test integration-test containerd-test lint demo clean
 
 all: build
 
@@ -37,9 +37,14 @@ unit-test: build
 integration-test: build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test --tests
 
+# A real containerd (Debian's) driving brig through ctr: tests/containerd/README.md.
+containerd-test: build fixtures
+	tests/containerd/run.sh $(BRIG) $(ROOTFS)
+
 # Everything CI runs.
 test: lint build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test
+	tests/containerd/run.sh $(BRIG) $(ROOTFS)
 
 # Run one container from the fixture bundle: its hostname, ps showing itself as PID 1,
 # and its namespaces next to the host's.

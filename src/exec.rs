@@ -48,14 +48,12 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let unsupported = [
-        ("exec --apparmor", o.apparmor.is_some()),
-        ("exec --process-label", o.process_label.is_some()),
-        ("exec --cgroup (sub-cgroups)", !o.cgroup.is_empty()),
-    ];
+    let unsupported = [("exec --cgroup (sub-cgroups)", !o.cgroup.is_empty())];
     if let Some((what, _)) = unsupported.iter().find(|(_, set)| *set) {
         return Err(Error::Unsupported((*what).into()));
     }
+    crate::security::lsm::check_apparmor("exec --apparmor", o.apparmor)?;
+    crate::security::lsm::check_selinux("exec --process-label", o.process_label)?;
     let raw = std::fs::read(dir.join(CONFIG_FILE))
         .map_err(|e| Error::os(format!("read the container's saved {CONFIG_FILE}"), e))?;
     let mut spec = crate::spec::parse(&raw)?;

@@ -118,7 +118,7 @@ fn validate(spec: &Spec) -> Result<()> {
             ));
         }
     }
-    reject_later_process_fields(process)?;
+    validate_process_extras(process)?;
 
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if !m.destination().is_absolute() {
@@ -162,7 +162,12 @@ fn validate(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-fn reject_later_process_fields(p: &oci_spec::runtime::Process) -> Result<()> {
+fn validate_process_extras(p: &oci_spec::runtime::Process) -> Result<()> {
+    crate::security::lsm::check_apparmor(
+        "process.apparmorProfile",
+        p.apparmor_profile().as_deref(),
+    )?;
+    crate::security::lsm::check_selinux("process.selinuxLabel", p.selinux_label().as_deref())?;
     if let Some(io) = p.io_priority() {
         if !(0..=7).contains(&io.priority()) {
             return Err(Error::config(
@@ -179,14 +184,7 @@ fn reject_later_process_fields(p: &oci_spec::runtime::Process) -> Result<()> {
             }
         }
     }
-    let later = [
-        ("process.apparmorProfile", p.apparmor_profile().is_some()),
-        ("process.selinuxLabel", p.selinux_label().is_some()),
-    ];
-    match later.iter().find(|(_, set)| *set) {
-        Some((field, _)) => Err(Error::Unsupported((*field).into())),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
@@ -314,6 +312,7 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     {
         return Err(Error::Unsupported("linux.personality.flags".into()));
     }
+    crate::security::lsm::check_selinux("linux.mountLabel", linux.mount_label().as_deref())?;
     if let Some(res) = linux.resources() {
         crate::cgroups::check_supported(res)?;
     }
@@ -322,10 +321,6 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
         ("linux.timeOffsets", linux.time_offsets().is_some()),
         ("linux.netDevices", linux.net_devices().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),
-        (
-            "linux.mountLabel",
-            linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()),
-        ),
     ];
     if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
         return Err(Error::Unsupported((*field).into()));

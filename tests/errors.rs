@@ -236,3 +236,27 @@ fn a_failed_create_leaves_other_containers_running() {
     assert!(good.brig(&["delete", &good.id]).status.success());
     good.assert_clean();
 }
+
+#[test]
+fn lsm_requests_on_a_host_without_them() {
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y");
+    let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
+    if apparmor || selinux {
+        eprintln!("this host has an LSM: the no-LSM behaviour is not what it would show");
+        return;
+    }
+    let mut c = Ctx::new("err-apparmor");
+    c.config["process"]["apparmorProfile"] = json!("docker-default");
+    c.expect_create_error("AppArmor is not enabled on this host");
+    let mut c = Ctx::new("err-selinux");
+    c.config["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0");
+    c.config["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0");
+    let out = c.run();
+    assert!(
+        out.status.success(),
+        "SELinux labels are ignored without SELinux: {}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}

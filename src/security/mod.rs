@@ -2,4 +2,5 @@
 //! with the security milestone.
 
 pub mod capabilities;
+pub mod lsm;
 pub mod seccomp;
