@@ -68,6 +68,27 @@ fn many(name: &'static str, help: &'static str) -> Arg {
     opt(name, help).action(ArgAction::Append)
 }
 
+fn update_command() -> Command {
+    Command::new("update")
+        .about("update container resource constraints")
+        .arg(opt("resources", "path to the file containing the resources to update or '-' to read from the standard input").short('r'))
+        .arg(opt("blkio-weight", "per cgroup weight, range is from 10 to 1000"))
+        .arg(opt("cpu-period", "CPU CFS period to be used for hardcapping (in usecs)"))
+        .arg(opt("cpu-quota", "CPU CFS hardcap limit (in usecs)"))
+        .arg(opt("cpu-share", "CPU shares (relative weight vs. other containers)"))
+        .arg(opt("cpu-rt-period", "CPU realtime period (in usecs)"))
+        .arg(opt("cpu-rt-runtime", "CPU realtime hardcap limit (in usecs)"))
+        .arg(opt("cpuset-cpus", "CPU(s) to use"))
+        .arg(opt("cpuset-mems", "memory node(s) to use"))
+        .arg(opt("memory", "memory limit (in bytes; k, m, g suffixes accepted)"))
+        .arg(opt("memory-reservation", "memory reservation or soft_limit (in bytes)"))
+        .arg(opt("memory-swap", "total memory usage (memory + swap); -1 for unlimited swap"))
+        .arg(opt("pids-limit", "maximum number of pids allowed in the container"))
+        .arg(opt("l3-cache-schema", "the string of Intel RDT/CAT L3 cache schema"))
+        .arg(opt("mem-bw-schema", "the string of Intel RDT/MBA memory bandwidth schema"))
+        .arg(id_arg())
+}
+
 fn exec_command() -> Command {
     Command::new("exec")
         .about("execute new process inside the container")
@@ -183,7 +204,7 @@ pub fn command() -> Command {
         )
         .subcommand(Command::new("pause").about("pause suspends all processes inside the container").arg(id_arg()))
         .subcommand(Command::new("resume").about("resumes all processes that have been previously paused").arg(id_arg()))
-        .subcommand(later("update", "update container resource constraints"))
+        .subcommand(update_command())
         .subcommand(later("events", "display container events such as OOM notifications, cpu, memory, and IO usage statistics"))
         .subcommand(later("checkpoint", "checkpoint a running container"))
         .subcommand(later("restore", "restore a container from a previous checkpoint"))

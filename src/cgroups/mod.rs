@@ -37,6 +37,8 @@ pub trait CgroupManager {
     fn add(&self, pid: i32) -> Result<()>;
     /// Host pids of every process in the container's cgroup.
     fn pids(&self) -> Result<Vec<i32>>;
+    /// Change the limits of a live container (`update`); devices are left as they are.
+    fn update(&self, resources: &LinuxResources) -> Result<()>;
     /// Freeze or thaw every process of the container, returning once the kernel is done.
     fn freeze(&self, frozen: bool) -> Result<()>;
     /// Remove the container's directories (they must hold no process).
@@ -97,7 +99,6 @@ fn is_unified() -> bool {
 /// Refuse resource fields this milestone does not apply yet, naming the first one.
 pub fn check_supported(res: &LinuxResources) -> Result<()> {
     let later = [
-        ("blockIO", res.block_io().is_some()),
         (
             "hugepageLimits",
             res.hugepage_limits()

@@ -243,6 +243,94 @@ impl Manager {
         Ok(())
     }
 
+    fn apply_block_io(&self, b: &oci_spec::runtime::LinuxBlockIo) -> Result<()> {
+        let field = "linux.resources.blockIO";
+        let throttles = [
+            (
+                "blkio.throttle.read_bps_device",
+                b.throttle_read_bps_device(),
+            ),
+            (
+                "blkio.throttle.write_bps_device",
+                b.throttle_write_bps_device(),
+            ),
+            (
+                "blkio.throttle.read_iops_device",
+                b.throttle_read_iops_device(),
+            ),
+            (
+                "blkio.throttle.write_iops_device",
+                b.throttle_write_iops_device(),
+            ),
+        ];
+        // Docker sends weight 0 for "unset".
+        let weight = b.weight().filter(|&w| w > 0);
+        let asked = weight.is_some()
+            || b.leaf_weight().is_some_and(|w| w > 0)
+            || b.weight_device().as_ref().is_some_and(|d| !d.is_empty())
+            || throttles
+                .iter()
+                .any(|(_, t)| t.as_ref().is_some_and(|t| !t.is_empty()));
+        if !asked {
+            return Ok(());
+        }
+        let dir = self.require("blkio", field)?;
+        // Weights live in blkio.weight (CFQ) or blkio.bfq.weight (BFQ), if the host has either.
+        let weight_file = |name: &str| {
+            [format!("blkio.{name}"), format!("blkio.bfq.{name}")]
+                .into_iter()
+                .map(|f| dir.join(f))
+                .find(|p| p.exists())
+                .ok_or_else(|| Error::config(field, format!("this host's blkio controller has no {name} file (no CFQ or BFQ scheduler)")))
+        };
+        if let Some(w) = weight {
+            write(&weight_file("weight")?, &w.to_string())?;
+        }
+        if let Some(w) = b.leaf_weight().filter(|&w| w > 0) {
+            write(&weight_file("leaf_weight")?, &w.to_string())?;
+        }
+        for d in b.weight_device().iter().flatten() {
+            if let Some(w) = d.weight() {
+                write(
+                    &weight_file("weight_device")?,
+                    &format!("{}:{} {w}", d.major(), d.minor()),
+                )?;
+            }
+        }
+        for (file, list) in throttles {
+            for t in list.iter().flatten() {
+                write(
+                    &dir.join(file),
+                    &format!("{}:{} {}", t.major(), t.minor(), t.rate()),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// memory, cpu, pids and blkio: what both create and update set.
+    fn apply_limits(&self, res: &LinuxResources) -> Result<()> {
+        if let Some(m) = res.memory() {
+            self.apply_memory(m)?;
+        }
+        if let Some(c) = res.cpu() {
+            self.apply_cpu(c)?;
+        }
+        if let Some(p) = res.pids() {
+            let dir = self.require("pids", "linux.resources.pids")?;
+            let max = if p.limit() > 0 {
+                p.limit().to_string()
+            } else {
+                "max".into()
+            };
+            write(&dir.join("pids.max"), &max)?;
+        }
+        if let Some(b) = res.block_io() {
+            self.apply_block_io(b)?;
+        }
+        Ok(())
+    }
+
     fn apply_devices(&self, res: &LinuxResources) -> Result<()> {
         let spec_rules = res.devices().as_deref().unwrap_or_default();
         let Some(dir) = self.dir_of("devices") else {
@@ -278,23 +366,13 @@ impl CgroupManager for Manager {
         }
         if let Some(res) = resources {
             self.apply_devices(res)?;
-            if let Some(m) = res.memory() {
-                self.apply_memory(m)?;
-            }
-            if let Some(c) = res.cpu() {
-                self.apply_cpu(c)?;
-            }
-            if let Some(p) = res.pids() {
-                let dir = self.require("pids", "linux.resources.pids")?;
-                let max = if p.limit() > 0 {
-                    p.limit().to_string()
-                } else {
-                    "max".into()
-                };
-                write(&dir.join("pids.max"), &max)?;
-            }
+            self.apply_limits(res)?;
         }
         Ok(())
+    }
+
+    fn update(&self, resources: &LinuxResources) -> Result<()> {
+        self.apply_limits(resources)
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {

@@ -63,6 +63,7 @@ impl CgroupManager for Manager {
                 ("memory", r.memory().is_some()),
                 ("cpu", r.cpu().is_some()),
                 ("pids", r.pids().is_some()),
+                ("blockIO", r.block_io().is_some()),
             ];
             if let Some((field, _)) = asked.iter().find(|(_, set)| *set) {
                 return Err(Error::Unsupported(format!(
@@ -71,6 +72,10 @@ impl CgroupManager for Manager {
             }
         }
         create_dir(self.dir())
+    }
+
+    fn update(&self, _resources: &LinuxResources) -> Result<()> {
+        Err(Error::Unsupported("update on a cgroup v2 host".into()))
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {

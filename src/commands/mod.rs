@@ -12,6 +12,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
         "list" => list::run(&g, sub),
         "exec" => exec::run(&g, sub),
         "pause" => pause::pause(&g, sub),
+        "update" => update::run(&g, sub),
         "resume" => pause::resume(&g, sub),
         "ps" => ps::run(&g, sub),
         "spec" => spec::run(sub),
