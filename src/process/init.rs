@@ -36,6 +36,10 @@ pub fn main(cfg: &InitConfig, ch: Channel) -> ! {
 use crate::sys::exit_now;
 
 fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
+    // Until execve this process runs the host's brig binary: a container process must not
+    // reach it through /proc/PID/exe (CVE-2019-5736). Non-dumpable denies that to anyone
+    // without CAP_SYS_PTRACE; execve makes the user's program dumpable again.
+    nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
     // Nothing inherited from brig's caller may reach the container (CVE-2024-21626); every
     // fd brig opens from here on is close-on-exec already. Done first, before a seccomp
     // filter could refuse close_range.
