@@ -76,11 +76,7 @@ pub fn run_post_hooks(state: &SavedState, kind: crate::hooks::Kind, status: Stat
     let Some(spec_hooks) = &state.hooks else {
         return;
     };
-    let list = match kind {
-        crate::hooks::Kind::Poststart => spec_hooks.poststart(),
-        _ => spec_hooks.poststop(),
-    };
-    let list = list.as_deref().unwrap_or_default();
+    let list = kind.in_hooks(spec_hooks);
     if list.is_empty() {
         return;
     }

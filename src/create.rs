@@ -75,14 +75,9 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             }
             Ok(json)
         };
-        let has_create_hooks = [
-            hooks::Kind::Prestart,
-            hooks::Kind::CreateRuntime,
-            hooks::Kind::CreateContainer,
-            hooks::Kind::StartContainer,
-        ]
-        .iter()
-        .any(|k| !k.of(spec).is_empty());
+        let has_create_hooks = hooks::Kind::IN_CREATE
+            .iter()
+            .any(|k| !k.of(spec).is_empty());
         let cfg = InitConfig {
             id: o.id,
             spec,

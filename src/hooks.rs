@@ -33,8 +33,29 @@ impl Kind {
         }
     }
 
+    /// Every kind, in lifecycle order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Prestart,
+        Kind::CreateRuntime,
+        Kind::CreateContainer,
+        Kind::StartContainer,
+        Kind::Poststart,
+        Kind::Poststop,
+    ];
+    /// The kinds that run during create or inside the init, which need the Hooks round trip.
+    pub const IN_CREATE: [Kind; 4] = [
+        Kind::Prestart,
+        Kind::CreateRuntime,
+        Kind::CreateContainer,
+        Kind::StartContainer,
+    ];
+
     pub fn of(self, spec: &oci_spec::runtime::Spec) -> &[Hook] {
-        let Some(h) = spec.hooks() else { return &[] };
+        spec.hooks().as_ref().map_or(&[], |h| self.in_hooks(h))
+    }
+
+    /// This kind's list in a hooks object (the spec's, or the one saved in the state).
+    pub fn in_hooks(self, h: &oci_spec::runtime::Hooks) -> &[Hook] {
         let list = match self {
             #[allow(deprecated)]
             Kind::Prestart => h.prestart(),

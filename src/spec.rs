@@ -133,14 +133,7 @@ fn validate(spec: &Spec) -> Result<()> {
             return Err(Error::Unsupported(format!("mounts[{i}]: idmapped mounts")));
         }
     }
-    for kind in [
-        crate::hooks::Kind::Prestart,
-        crate::hooks::Kind::CreateRuntime,
-        crate::hooks::Kind::CreateContainer,
-        crate::hooks::Kind::StartContainer,
-        crate::hooks::Kind::Poststart,
-        crate::hooks::Kind::Poststop,
-    ] {
+    for kind in crate::hooks::Kind::ALL {
         for (i, hook) in kind.of(spec).iter().enumerate() {
             if !hook.path().is_absolute() {
                 return Err(Error::config(

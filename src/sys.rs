@@ -304,17 +304,6 @@ pub fn fs_magic(fd: BorrowedFd) -> io::Result<i64> {
     Ok(unsafe { st.assume_init() }.f_type)
 }
 
-/// The mount flags (ST_* as MS_*) of the mount holding an open file, for remounts inside a
-/// user namespace, where the kernel refuses to clear locked flags.
-pub fn mount_flags(fd: BorrowedFd) -> io::Result<u64> {
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: st is a writable statvfs buffer; fstatvfs fills it on success.
-    let ret = unsafe { libc::fstatvfs(fd.as_raw_fd(), st.as_mut_ptr()) };
-    check(ret as libc::c_long)?;
-    // SAFETY: fstatvfs succeeded, so the buffer is initialised.
-    Ok(unsafe { st.assume_init() }.f_flag)
-}
-
 /// The type of namespace an nsfs fd refers to (NS_GET_NSTYPE), as a CLONE_NEW* flag.
 pub fn ns_type(fd: BorrowedFd) -> io::Result<libc::c_int> {
     const NS_GET_NSTYPE: libc::c_ulong = 0xb703;

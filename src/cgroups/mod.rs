@@ -1,6 +1,6 @@
-//! cgroups behind one trait. This milestone places containers (v1, hybrid and v2 hosts)
-//! and applies device rules on v1; the other resources land with the cgroups milestone
-//! and are refused until then (`check_supported`).
+//! cgroups behind one trait: placement on v1, hybrid and v2 hosts; on v1/hybrid the
+//! devices, memory, cpu, cpuset, pids and blkio resources, update and the freezer. What is
+//! not applied yet is refused by name (`check_supported`, and the v2 manager).
 
 mod devices;
 mod v1;

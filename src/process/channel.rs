@@ -2,7 +2,7 @@
 //! SOCK_SEQPACKET keeps message boundaries and reports the peer's exit as EOF, which is
 //! how an init notices that its creator died mid-create.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 
@@ -72,12 +72,8 @@ impl Channel {
                 buf.extend_from_slice(text.as_bytes());
             }
         }
-        send(
-            self.fd.as_fd().as_raw_fd_compat(),
-            &buf,
-            MsgFlags::MSG_NOSIGNAL,
-        )
-        .ctx(|| "send on the init channel")?;
+        send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
+            .ctx(|| "send on the init channel")?;
         Ok(())
     }
 
@@ -85,11 +81,7 @@ impl Channel {
     pub fn recv(&self) -> Result<Option<Msg>> {
         let mut buf = vec![0u8; 65536];
         let n = loop {
-            match recv(
-                self.fd.as_fd().as_raw_fd_compat(),
-                &mut buf,
-                MsgFlags::empty(),
-            ) {
+            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
                 Err(nix::errno::Errno::EINTR) => continue,
                 other => break other.ctx(|| "receive on the init channel")?,
             }
@@ -128,17 +120,5 @@ impl Channel {
                 "the runtime went away before the container was created",
             )),
         }
-    }
-}
-
-/// nix 0.30's send/recv take raw fds.
-trait RawCompat {
-    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd;
-}
-
-impl RawCompat for std::os::fd::BorrowedFd<'_> {
-    fn as_raw_fd_compat(&self) -> std::os::fd::RawFd {
-        use std::os::fd::AsRawFd;
-        self.as_raw_fd()
     }
 }

@@ -6,6 +6,8 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
@@ -47,7 +49,7 @@ impl NamespacePlan {
             let field = format!("linux.namespaces[{i}].path");
             let fd = std::fs::OpenOptions::new()
                 .read(true)
-                .custom_flags_cloexec()
+                .custom_flags(libc::O_CLOEXEC)
                 .open(path)
                 .map_err(|e| {
                     Error::config(
@@ -131,18 +133,6 @@ impl NamespacePlan {
         self.two_step()
             && (self.new.intersects(child_only)
                 || self.joins.iter().any(|(f, _)| child_only.contains(*f)))
-    }
-}
-
-/// Extension so the open above reads plainly.
-trait CloexecOpen {
-    fn custom_flags_cloexec(&mut self) -> &mut Self;
-}
-
-impl CloexecOpen for std::fs::OpenOptions {
-    fn custom_flags_cloexec(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_CLOEXEC)
     }
 }
 

@@ -1,5 +1,5 @@
-//! What the container process is allowed to do: capabilities and seccomp; LSM labels land
-//! with the security milestone.
+//! What the container process is allowed to do: capabilities, seccomp, and the answer to
+//! AppArmor/SELinux requests (`lsm`).
 
 pub mod capabilities;
 pub mod lsm;
