@@ -5,10 +5,16 @@ CARGO    ?= cargo
 FIXTURES := $(CURDIR)/target/fixtures
 ROOTFS   := $(FIXTURES)/rootfs
 BRIG     := $(CURDIR)/target/debug/brig
-# Debian packages: the fixture's busybox, and runc to compare against in the tests.
-PACKAGES := busybox-static pkg-config libseccomp-dev runc python3 containerd
+# Debian packages: the fixture's busybox, runc and crun to compare against (tests, bench),
+# containerd for the end-to-end test, time for the bench's peak-RSS figure.
+PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time
+# The release binary is static (glibc and libseccomp linked in): no dynamic loader work
+# at each start and fewer resident pages. --target keeps build scripts and proc macros
+# dynamic.
+HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+RELEASE  := $(CURDIR)/target/$(HOST)/release/brig
 
-.PHONY: all deps build fixtures test unit-test integration-test containerd-test lint demo clean
+.PHONY: all deps build release bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
 
 all: build
 
@@ -21,6 +27,22 @@ deps:
 
 build: deps
 	$(CARGO) build
+
+release: deps
+	LIBSECCOMP_LINK_TYPE=static RUSTFLAGS="-C target-feature=+crt-static" \
+		$(CARGO) build --release --target $(HOST)
+
+# brig, crun and runc side by side, interleaved, in one run: BENCHMARKS.md.
+bench: release fixtures
+	bench/run.sh $(RELEASE) $(ROOTFS) target/bench.json $(BENCH_ARGS)
+	python3 bench/report.py target/bench.json BENCHMARKS.md
+	@sed -n '/^## Targets/,$$p' BENCHMARKS.md
+
+# A few seconds of the same, to keep the script working (figures not kept).
+bench-smoke: release fixtures
+	bench/run.sh $(RELEASE) $(ROOTFS) target/bench-smoke.json --rounds 2 --hundred 3 \
+		--hundred-rounds 1 --many 5 --loops 3 --loop-iterations 2
+	python3 bench/report.py target/bench-smoke.json target/bench-smoke.md
 
 fixtures: deps
 	rootfs-fixtures/build-rootfs.sh $(ROOTFS)
@@ -45,6 +67,7 @@ containerd-test: build fixtures
 test: lint build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
+	$(MAKE) bench-smoke
 
 # Run one container from the fixture bundle: its hostname, ps showing itself as PID 1,
 # and its namespaces next to the host's.

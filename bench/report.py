@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Turn bench.py's JSON into BENCHMARKS.md: figures, ratios and the targets of issue #7."""
+
+import json
+import statistics
+import sys
+
+SCENARIOS = [
+    ("a", "`run` of `true`"),
+    ("b", "`create`, `start`, wait, `delete`"),
+    ("c", "`create`, then `delete --force`"),
+    ("c2", "`delete --force` of a running container"),
+    ("d", "`exec true` into a running container"),
+    ("e", "{hundred} containers created and started, `list`, all `delete --force`d"),
+    ("g1", "`list` with {many} containers in the root"),
+    ("g2", "`state` with {many} containers in the root"),
+    ("g3", "`state` with 1 container in the root"),
+    ("h", "{loops} concurrent create/start/wait/delete loops x {iters}"),
+]
+
+# (scenario, what, test) -> a sentence and whether it is met
+CPU_TARGET = 0.8
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def ms(v):
+    return f"{v * 1000:.1f}"
+
+
+def main():
+    data = json.load(open(sys.argv[1]))
+    out = open(sys.argv[2], "w")
+    meta, rows = data["meta"], data["rows"]
+    args = meta["args"]
+    fmt = {
+        "hundred": args["hundred"],
+        "many": args["many"],
+        "loops": args["loops"],
+        "iters": args["loop_iterations"],
+    }
+    w = out.write
+    w("# Benchmarks\n\n")
+    w("Written by `make bench` (bench/run.sh, bench/bench.py, bench/report.py); do not edit by hand.\n\n")
+    w(f"- Date: {meta['date']}; the run took {meta['duration']:.0f} s.\n")
+    w(f"- Machine: {meta['cpus']} CPUs, Linux {meta['kernel']}; load average before "
+      f"{meta['load_before'][0]:.2f}, after {meta['load_after'][0]:.2f} (1 min).\n")
+    for name, v in meta["versions"].items():
+        w(f"- {name}: {v}\n")
+    w(f"- Rounds: {args['rounds']} per scenario (e: {args['hundred_rounds']}, h: 2), "
+      "the runtimes interleaved (brig, crun, runc, brig, …).\n")
+    w(f"- Errors: {meta['errors']}; cgroups left behind: {meta['leftover_cgroups']}.\n\n")
+
+    w("## Method\n\n")
+    w("All three runtimes run the same bundles: `brig spec` (runc's default spec) with the\n"
+      "fixture busybox rootfs, `terminal: false`, an absolute cgroupsPath per container, and\n"
+      "`ociVersion` 1.0.2 (crun 1.8 knows no later one). crun 1.8 refuses this hybrid cgroup\n"
+      "host, so the whole run happens in a private mount namespace where\n"
+      "/sys/fs/cgroup/unified is unmounted: every runtime sees the same cgroup v1 host, and\n"
+      "no per-call wrapper adds its cost to the figures.\n\n"
+      "CPU is user+sys time of the runtime and every process it starts, container processes\n"
+      "included: the driver is a child subreaper, so a container init that outlives the\n"
+      "runtime is reaped by it and counted in the step that made it. Wall time is from\n"
+      "spawn to reap. CPU time is the stable figure on this shared 2-core machine; wall time\n"
+      "is noisy. Peak RSS is `/usr/bin/time -f %M` around `run`: the largest resident set\n"
+      "of the runtime and its children. \"wait\" in (b) is a wait4 on the container's init,\n"
+      "no polling.\n\n")
+
+    w("## Results (medians; min in brackets)\n\n")
+    w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/crun wall |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for key, title in SCENARIOS:
+        r = rows.get(key)
+        if not r:
+            continue
+        cells = [f"({key}) {title.format(**fmt)}"]
+        for fig in ("cpu", "wall"):
+            for rt in ("brig", "crun", "runc"):
+                v = r[rt][fig]
+                cells.append(f"{ms(med(v))} [{ms(min(v))}]")
+        b, c, u = (med(r[rt]["cpu"]) for rt in ("brig", "crun", "runc"))
+        cells += [f"{b / c:.2f}", f"{b / u:.2f}",
+                  f"{med(r['brig']['wall']) / med(r['crun']['wall']):.2f}"]
+        w("| " + " | ".join(cells) + " |\n")
+    f = rows.get("f")
+    if f:
+        rss = {rt: med(f[rt]["rss"]) for rt in f}
+        w(f"\n(f) Peak RSS during `run`, KiB (median): brig {rss['brig']:.0f}, crun "
+          f"{rss['crun']:.0f}, runc {rss['runc']:.0f}; brig/crun {rss['brig'] / rss['crun']:.2f}.\n")
+    h = rows.get("h")
+    if h:
+        w("\n(h) errors per runtime: "
+          + ", ".join(f"{rt} {sum(h[rt]['errors'])}" for rt in h) + ".\n")
+
+    w("\n## Targets (issue #7)\n\n| target | figure | met |\n|---|---|---|\n")
+
+    def target(text, figure, ok):
+        w(f"| {text} | {figure} | {'yes' if ok else '**no**'} |\n")
+
+    def cpu_ratio(key):
+        return med(rows[key]["brig"]["cpu"]) / med(rows[key]["crun"]["cpu"])
+
+    def wall(key, rt):
+        return med(rows[key][rt]["wall"])
+
+    for key in ("a", "b", "d"):
+        if key in rows:
+            r = cpu_ratio(key)
+            target(f"({key}) brig/crun CPU ≤ {CPU_TARGET}", f"{r:.2f}", r <= CPU_TARGET)
+    for key in ("a", "b", "c", "d", "e"):
+        if key in rows:
+            b, c = wall(key, "brig"), wall(key, "crun")
+            target(f"({key}) wall ≤ crun", f"{ms(b)} vs {ms(c)} ms", b <= c)
+    if "c2" in rows:
+        b = wall("c2", "brig")
+        target("`delete --force` of a running container < 15 ms wall", f"{ms(b)} ms", b < 0.015)
+    if f:
+        target("(f) peak RSS ≤ crun", f"{rss['brig']:.0f} vs {rss['crun']:.0f} KiB",
+               rss["brig"] <= rss["crun"])
+    if "g1" in rows:
+        b = wall("g1", "brig")
+        target(f"(g) `list` with {fmt['many']} containers < 50 ms", f"{ms(b)} ms", b < 0.050)
+    if "g2" in rows and "g3" in rows:
+        many, one = med(rows["g2"]["brig"]["cpu"]), med(rows["g3"]["brig"]["cpu"])
+        target(f"(g) `state` CPU independent of the number of containers ({fmt['many']} vs 1)",
+               f"{ms(many)} vs {ms(one)} ms", many <= one * 1.25 + 0.0005)
+    if h:
+        errs = sum(h["brig"]["errors"])
+        target("(h) zero errors and no leftovers",
+               f"{errs} errors, {meta['leftover_cgroups']} cgroups left",
+               errs == 0 and meta["leftover_cgroups"] == 0)
+    out.close()
+
+
+if __name__ == "__main__":
+    main()
