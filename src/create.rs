@@ -57,7 +57,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         o.id,
         o.systemd_cgroup,
     )?;
-    let (preserve_fds, extra_env) = listen_fds(o.preserve_fds);
+    let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
     let dir = root.create(o.id)?;
     let result = (|| -> Result<Spawned> {
@@ -191,15 +191,24 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 }
 
 /// systemd socket activation: $LISTEN_FDS more fds follow stdio, and the process is told.
-pub fn listen_fds(preserve: u32) -> (u32, Vec<String>) {
-    match std::env::var("LISTEN_FDS")
+/// Every fd passed on must be open, as runc checks.
+pub fn listen_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
+    let (total, env) = match std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
     {
         Some(n) if n > 0 => (
-            preserve + n,
+            preserve.saturating_add(n),
             vec![format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_string()],
         ),
         _ => (preserve, Vec::new()),
+    };
+    for fd in (3..).take(total as usize) {
+        if std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_err() {
+            return Err(Error::msg(format!(
+                "--preserve-fds {preserve}: fd {fd} is not open"
+            )));
+        }
     }
+    Ok((total, env))
 }

@@ -68,7 +68,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     } else {
         Some(signals::prepare_foreground(true)?)
     };
-    let (preserve_fds, extra_env) = listen_fds(o.preserve_fds);
+    let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     let (console_for_init, console) = tty::console_sockets(terminal, o.detach, o.console_socket)?;
     let cfg = InitConfig {
@@ -108,8 +108,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
 fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
     let mut p = match o.process_file {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+            let bytes = crate::spec::read_regular(path)?;
             let mut de = serde_json::Deserializer::from_slice(&bytes);
             serde_path_to_error::deserialize::<_, Process>(&mut de).map_err(|e| {
                 Error::msg(format!("{}: {}: {}", path.display(), e.path(), e.inner()))

@@ -12,7 +12,10 @@ fn main() {
         .collect();
     let cmd = cli::command();
     let argv = cli::normalise(argv, &cmd);
-    let matches = cmd.try_get_matches_from(argv).unwrap_or_else(|e| e.exit());
+    let matches = match cmd.clone().try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) => usage_error(e, cmd, &argv),
+    };
     if matches.get_flag("version") {
         print!("{}", version());
         return;
@@ -37,6 +40,36 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// A usage error, as runc reports it: the message and usage on stderr, an error line in
+/// the log (containerd reads only the log), exit 1. Help and --version exit as clap says.
+fn usage_error(e: clap::Error, cmd: clap::Command, argv: &[String]) -> ! {
+    if !e.use_stderr() {
+        e.exit()
+    }
+    // The global flags, as far as they parse, say where the log goes.
+    let partial = cmd.ignore_errors(true).try_get_matches_from(argv).ok();
+    let flag = |name| partial.as_ref().and_then(|m| m.str(name));
+    let format = match flag("log-format") {
+        Some("json") => logging::Format::Json,
+        _ => logging::Format::Text,
+    };
+    let _ = logging::init(flag("log").map(Path::new), format, false);
+    let _ = e.print();
+    // The message is the first paragraph ("... not provided:" and the missing names).
+    let rendered = e.render().to_string();
+    let msg: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let msg = msg.join(" ");
+    logging::log(
+        logging::Level::Error,
+        msg.strip_prefix("error: ").unwrap_or(&msg),
+    );
+    std::process::exit(1);
 }
 
 fn version() -> String {

@@ -284,7 +284,17 @@ fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
         "/proc/net/dev",
         "/proc/sys/kernel/ns_last_pid",
     ];
-    let clean: PathBuf = dest.components().collect();
+    // `..` is resolved as the kernel resolves it in the root: never above `/`.
+    let mut clean = PathBuf::from("/");
+    for c in dest.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::Normal(name) => clean.push(name),
+            _ => {}
+        }
+    }
     if clean == Path::new("/proc") {
         return if typ == "proc" {
             Ok(())
@@ -301,6 +311,21 @@ fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The /proc rule again on where a destination really is, once resolved in the root: a
+/// symlink in the rootfs can lead under /proc where its spelling does not.
+fn check_real_destination(root: BorrowedFd, target: &OwnedFd, typ: &str) -> Result<()> {
+    let root = std::fs::read_link(format!("/proc/self/fd/{}", root.as_raw_fd()));
+    let real = std::fs::read_link(fd_path(target));
+    match (root, real) {
+        (Ok(root), Ok(real)) => match real.strip_prefix(&root) {
+            Ok(rel) => check_proc_destination(&Path::new("/").join(rel), typ),
+            // RESOLVE_IN_ROOT keeps it inside; a path we cannot compare is not judged.
+            Err(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 fn mount_entry(cfg: &InitConfig, root: BorrowedFd, m: &Mount) -> Result<()> {
@@ -346,6 +371,7 @@ fn bind_mount(
     } else {
         create_file_in_root(root, m.destination())?
     };
+    check_real_destination(root, &target, "bind")?;
     let rec = opts.flags & MsFlags::MS_REC;
     mount(
         Some(&source),
@@ -397,6 +423,7 @@ fn mount_fs(root: BorrowedFd, m: &Mount, typ: &str, opts: &MountOptions) -> Resu
     } else {
         mkdir_all_in_root(root, dest)?
     };
+    check_real_destination(root, &target, typ)?;
     let source = m
         .source()
         .as_ref()

@@ -27,8 +27,7 @@ impl Bundle {
         let dir = std::path::absolute(dir)
             .map_err(|e| Error::os(format!("bundle {}", dir.display()), e))?;
         let config = dir.join("config.json");
-        let bytes = std::fs::read(&config)
-            .map_err(|e| Error::os(format!("open {}", config.display()), e))?;
+        let bytes = read_regular(&config)?;
         let spec = parse(&bytes)?;
         let root = spec
             .root()
@@ -57,8 +56,39 @@ impl Bundle {
     }
 }
 
+/// Read a JSON file a caller handed us. It must be a regular file: a fifo would block
+/// brig and a device such as /dev/zero never ends.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let step = || format!("open {}", path.display());
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::os(step(), e))?;
+    let meta = f.metadata().map_err(|e| Error::os(step(), e))?;
+    if !meta.is_file() {
+        return Err(Error::msg(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut bytes)
+        .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+    Ok(bytes)
+}
+
 /// Parse config.json bytes into the OCI types, naming the field on a type error.
 pub fn parse(bytes: &[u8]) -> Result<Spec> {
+    // serde would fill the struct from an array's items in field order.
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(Error::config(
+            "",
+            "invalid type: sequence, expected a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
@@ -104,6 +134,7 @@ fn validate(spec: &Spec) -> Result<()> {
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::config("process.args", "must not be empty"));
     }
+    validate_strings(process)?;
     if !process.cwd().is_absolute() {
         return Err(Error::config(
             "process.cwd",
@@ -155,7 +186,43 @@ fn validate(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// args and env become C strings for execve: no NUL bytes, an executable name, and env
+/// entries of the form NAME=value (runc's rules).
+fn validate_strings(p: &oci_spec::runtime::Process) -> Result<()> {
+    let args = p.args().as_deref().unwrap_or_default();
+    if args.first().is_some_and(|a| a.is_empty()) {
+        return Err(Error::config("process.args[0]", "must not be empty"));
+    }
+    for (i, a) in args.iter().enumerate() {
+        if a.contains('\0') {
+            return Err(Error::config(
+                format!("process.args[{i}]"),
+                "contains a NUL byte",
+            ));
+        }
+    }
+    for (i, e) in p.env().iter().flatten().enumerate() {
+        let field = format!("process.env[{i}]");
+        let problem = match e.split_once('=') {
+            _ if e.contains('\0') => "contains a NUL byte",
+            None => "missing '=' (expected NAME=value)",
+            Some(("", _)) => "the variable name is empty",
+            Some(_) => continue,
+        };
+        return Err(Error::config(field, format!("{e:?}: {problem}")));
+    }
+    Ok(())
+}
+
 fn validate_process_extras(p: &oci_spec::runtime::Process) -> Result<()> {
+    if let Some(adj) = p.oom_score_adj() {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(Error::config(
+                "process.oomScoreAdj",
+                format!("{adj} is outside -1000..1000"),
+            ));
+        }
+    }
     crate::security::lsm::check_apparmor(
         "process.apparmorProfile",
         p.apparmor_profile().as_deref(),
@@ -196,6 +263,13 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
                     format!("{p:?} is not an absolute path"),
                 ));
             }
+            // Namespace files are regular files (nsfs); opening a fifo would block.
+            if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+                return Err(Error::config(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{} is not a {} namespace", p.display(), ns.typ()),
+                ));
+            }
         }
     }
     let user = namespace(spec, LinuxNamespaceType::User);
@@ -232,7 +306,23 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
                         "must not be zero",
                     ));
                 }
+                // Ids are 32 bits and the kernel refuses a range that wraps around.
+                let end = |first: u32| u64::from(first) + u64::from(m.size());
+                if end(m.container_id()).max(end(m.host_id())) > u64::from(u32::MAX) {
+                    return Err(Error::config(
+                        format!("{field}[{i}]"),
+                        "the range runs past the largest id (4294967294)",
+                    ));
+                }
             }
+        }
+    }
+    for (field, name) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if name.as_ref().is_some_and(|n| n.len() > 64) {
+            return Err(Error::config(field, "longer than 64 bytes"));
         }
     }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
@@ -308,6 +398,7 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     crate::security::lsm::check_selinux("linux.mountLabel", linux.mount_label().as_deref())?;
     if let Some(res) = linux.resources() {
         crate::cgroups::check_supported(res)?;
+        validate_resources(res)?;
     }
     let later = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
@@ -321,9 +412,53 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
     Ok(())
 }
 
+/// Values the cgroup files would refuse with a bare EINVAL, named here instead.
+fn validate_resources(res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    if let Some(m) = res.memory() {
+        for (name, v) in [
+            ("limit", m.limit()),
+            ("reservation", m.reservation()),
+            ("swap", m.swap()),
+        ] {
+            if v.is_some_and(|v| v < -1) {
+                return Err(Error::config(
+                    format!("linux.resources.memory.{name}"),
+                    "must be a number of bytes, or -1 for unlimited",
+                ));
+            }
+        }
+    }
+    if let Some(c) = res.cpu() {
+        for (name, list) in [("cpus", c.cpus()), ("mems", c.mems())] {
+            if let Some(list) = list.as_deref().filter(|l| !l.is_empty()) {
+                crate::process::attrs::parse_cpu_list(list)
+                    .map_err(|e| Error::config(format!("linux.resources.cpu.{name}"), e))?;
+            }
+        }
+    }
+    for (i, d) in res.devices().iter().flatten().enumerate() {
+        let access = d.access().as_deref().unwrap_or_default();
+        if !access.chars().all(|c| "rwm".contains(c)) {
+            return Err(Error::config(
+                format!("linux.resources.devices[{i}].access"),
+                format!("{access:?}: only r, w and m are allowed"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Which namespace makes a sysctl safe to set, as runc decides it.
 fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
     let field = format!("linux.sysctl.{name}");
+    // The name becomes a path under /proc/sys: a `/` or an empty part (`net..x`) could
+    // climb out of the namespaced tree, e.g. `net.ipv4/../../kernel/core_pattern`.
+    if name.contains('/') || name.split('.').any(str::is_empty) {
+        return Err(Error::config(
+            field,
+            "invalid sysctl name (dot-separated parts, no \"/\" and no empty part)",
+        ));
+    }
     let ipc = [
         "kernel.msgmax",
         "kernel.msgmnb",

@@ -72,6 +72,12 @@ pub fn for_new_container(
             "must not contain \"..\"",
         ));
     }
+    if rel.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(Error::config(
+            "linux.cgroupsPath",
+            "must not contain a NUL byte",
+        ));
+    }
     if is_unified() {
         Ok(Box::new(v2::Manager::new(&rel)?))
     } else {
@@ -118,9 +124,18 @@ pub fn check_supported(res: &LinuxResources) -> Result<()> {
     }
 }
 
-/// mkdir -p, reporting the directory that failed.
+/// mkdir -p of a new container's cgroup, reporting the directory that failed.
 fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).ctx(|| format!("create cgroup {}", dir.display()))
+    std::fs::create_dir_all(dir)
+        .ctx(|| format!("linux.cgroupsPath: create cgroup {}", dir.display()))
+}
+
+/// Name the config field behind a failed write: "linux.resources.cpu: write ...".
+fn in_field(field: &str) -> impl FnOnce(Error) -> Error + '_ {
+    move |e| match e {
+        Error::Os { .. } => e.wrap(field),
+        other => other,
+    }
 }
 
 fn write(path: &Path, value: &str) -> Result<()> {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 
 use super::{
-    create_dir, devices, read_pids, remove_dir, wait_for, write, CgroupManager, CgroupPaths,
+    create_dir, devices, in_field, read_pids, remove_dir, wait_for, write, CgroupManager,
+    CgroupPaths,
 };
 use crate::error::{Error, Result};
 
@@ -311,10 +312,11 @@ impl Manager {
     /// memory, cpu, pids and blkio: what both create and update set.
     fn apply_limits(&self, res: &LinuxResources) -> Result<()> {
         if let Some(m) = res.memory() {
-            self.apply_memory(m)?;
+            self.apply_memory(m)
+                .map_err(in_field("linux.resources.memory"))?;
         }
         if let Some(c) = res.cpu() {
-            self.apply_cpu(c)?;
+            self.apply_cpu(c).map_err(in_field("linux.resources.cpu"))?;
         }
         if let Some(p) = res.pids() {
             let dir = self.require("pids", "linux.resources.pids")?;
@@ -323,10 +325,11 @@ impl Manager {
             } else {
                 "max".into()
             };
-            write(&dir.join("pids.max"), &max)?;
+            write(&dir.join("pids.max"), &max).map_err(in_field("linux.resources.pids"))?;
         }
         if let Some(b) = res.block_io() {
-            self.apply_block_io(b)?;
+            self.apply_block_io(b)
+                .map_err(in_field("linux.resources.blockIO"))?;
         }
         Ok(())
     }
@@ -347,7 +350,7 @@ impl Manager {
             } else {
                 "devices.deny"
             };
-            write(&dir.join(file), &rule.v1_line())?;
+            write(&dir.join(file), &rule.v1_line()).map_err(in_field("linux.resources.devices"))?;
         }
         Ok(())
     }

@@ -124,6 +124,13 @@ pub fn parse_cpu_list(list: &str) -> std::result::Result<Vec<usize>, String> {
                 if a > b {
                     return Err(format!("{list:?}: range {part} runs backwards"));
                 }
+                // A CPU set holds CPU_SETSIZE (1024) CPUs; a larger range would only
+                // allocate a huge list.
+                if b >= libc::CPU_SETSIZE as usize {
+                    return Err(format!(
+                        "{list:?}: CPU {b} is beyond the 1024 a CPU set holds"
+                    ));
+                }
                 cpus.extend(a..=b);
             }
             None => cpus.push(num(part)?),

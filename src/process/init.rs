@@ -237,7 +237,7 @@ fn set_hostname(cfg: &InitConfig) -> Result<()> {
 
 fn set_rlimits(cfg: &InitConfig) -> Result<()> {
     let process = cfg.spec.process().as_ref().expect("validated");
-    for rl in process.rlimits().iter().flatten() {
+    for (i, rl) in process.rlimits().iter().flatten().enumerate() {
         let name = serde_json::to_value(rl.typ())
             .ok()
             .and_then(|v| v.as_str().map(String::from))
@@ -248,8 +248,13 @@ fn set_rlimits(cfg: &InitConfig) -> Result<()> {
             rlim_cur: rl.soft(),
             rlim_max: rl.hard(),
         };
-        nix::errno::Errno::result(setrlimit(resource, &lim))
-            .ctx(|| format!("setrlimit {name} (soft {}, hard {})", rl.soft(), rl.hard()))?;
+        nix::errno::Errno::result(setrlimit(resource, &lim)).ctx(|| {
+            format!(
+                "process.rlimits[{i}]: setrlimit {name} (soft {}, hard {})",
+                rl.soft(),
+                rl.hard()
+            )
+        })?;
     }
     Ok(())
 }
