@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cgroups;
+use crate::crash;
 use crate::error::{Error, Result};
 use crate::state::{ContainerDir, SavedState, StateRoot};
 use crate::sys;
@@ -106,19 +107,50 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
 /// The status of a container from its saved state and the live system.
 pub fn status(dir: &Path, state: &SavedState) -> Status {
     if state.pid == 0 {
-        return Status::Creating;
+        // Saved before the init existed: being created while its creator holds the lock,
+        // stopped if the creator died.
+        return if crate::state::is_locked(dir) {
+            Status::Creating
+        } else {
+            Status::Stopped
+        };
     }
+    status_of_init(dir, state)
+}
+
+/// The status seen by a command that holds the container's lock: pid 0 then means its
+/// creator died before the init was saved.
+pub fn status_locked(dir: &ContainerDir, state: &SavedState) -> Status {
+    if state.pid == 0 {
+        return Status::Stopped;
+    }
+    status_of_init(&dir.path, state)
+}
+
+fn status_of_init(dir: &Path, state: &SavedState) -> Status {
     if process_start_time(state.pid) != Some(state.pid_start) {
         return Status::Stopped;
     }
     if is_frozen(state) {
         return Status::Paused;
     }
-    if dir.join(crate::state::EXEC_FIFO).exists() {
+    if init_waits_on_fifo(&dir.join(crate::state::EXEC_FIFO)) {
         Status::Created
     } else {
         Status::Running
     }
+}
+
+/// The init holds the exec fifo open (close-on-exec) until it execs, so the fifo having a
+/// reader means it still waits for `start`. A missing fifo, or one left behind by a
+/// `start` killed after releasing the init, means it runs.
+fn init_waits_on_fifo(fifo: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(fifo)
+        .is_ok()
 }
 
 fn is_frozen(state: &SavedState) -> bool {
@@ -304,9 +336,15 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
 /// Remove what a stopped container holds: its cgroup and its state directory.
 pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
     kill_all_and_wait(state)?;
+    crash::point("delete: processes killed");
     cgroups::from_paths(&state.cgroup).destroy()?;
+    crash::point("delete: cgroup removed");
     dir.remove()?;
-    run_post_hooks(state, crate::hooks::Kind::Poststop, Status::Stopped);
+    crash::point("delete: state removed");
+    // A container whose create never finished gets no poststop, as a failed create.
+    if state.pid != 0 {
+        run_post_hooks(state, crate::hooks::Kind::Poststop, Status::Stopped);
+    }
     Ok(())
 }
 

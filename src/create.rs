@@ -10,6 +10,7 @@ use nix::sys::stat::Mode;
 
 use crate::cgroups::{self, CgroupManager};
 use crate::container::process_start_time;
+use crate::crash;
 use crate::error::{Context, Error, Result};
 use crate::hooks;
 use crate::process::{self, namespaces::NamespacePlan, InitConfig, Spawned};
@@ -59,14 +60,20 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     )?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
-    let dir = root.create(o.id)?;
+    crash::point("create: config validated");
+    // Saved with pid 0 first: a brig killed from here on leaves a container that `state`
+    // reports as stopped and `delete` removes, cgroup included.
+    let dir = root.create(o.id, &saved)?;
+    crash::point("create: state directory");
     let result = (|| -> Result<Spawned> {
         cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
+        crash::point("create: cgroup");
         let fifo = if o.for_run {
             None
         } else {
             Some(make_exec_fifo(&dir)?)
         };
+        crash::point("create: exec fifo");
         let run_create_hooks = |pid: i32| -> Result<String> {
             let json =
                 crate::container::hook_state_json(&saved, crate::container::Status::Creating, pid);
@@ -100,16 +107,19 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         process::spawn(&cfg, cgroup.as_ref())
     })();
     let result = result.and_then(|init| {
+        crash::point("create: init ready");
         let committed = (|| {
             saved.pid = init.pid;
             saved.pid_start = process_start_time(init.pid)
                 .ok_or_else(|| Error::msg("the container init exited during create"))?;
             dir.save(&saved)?;
+            crash::point("create: state saved");
             // exec starts from the container's own process settings and seccomp profile.
             state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
             if let Some(f) = o.pid_file {
                 write_pid_file(f, init.pid)?;
             }
+            crash::point("create: pid file");
             Ok(())
         })();
         match committed {

@@ -90,6 +90,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         create_hooks: None,
     };
     let spawned = process::spawn(&cfg, cgroup.as_ref())?;
+    crate::crash::point("exec: process ready");
     // Our copy of the init's console end must go, or a missing pty master would block the
     // proxy forever instead of reading EOF.
     drop(cfg);
@@ -97,6 +98,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         write_pid_file(f, spawned.pid)?;
     }
     spawned.commit(Msg::Exec)?;
+    crate::crash::point("exec: process started");
     match (forwarded, console) {
         (Some(set), Some(console)) => tty::proxy(console, spawned.pid, &set),
         (Some(set), None) => signals::wait_forwarding(spawned.pid, &set),

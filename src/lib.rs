@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod container;
+pub mod crash;
 pub mod create;
 pub mod error;
 pub mod exec;

@@ -42,6 +42,9 @@ pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
 /// The container's config.json as it was at create.
 pub const CONFIG_FILE: &str = "config.json";
+/// Where `create` builds a container's directory before renaming it into place; `~` is
+/// not allowed in ids, so it is never taken for a container.
+const STAGING: &str = "~staging";
 
 /// runc's id rule: letters, digits, `_ + - .`, not `.` or `..`.
 pub fn validate_id(id: &str) -> Result<()> {
@@ -80,29 +83,48 @@ impl StateRoot {
         &self.dir
     }
 
-    /// Make a new container's directory; it must not exist yet.
-    pub fn create(&self, id: &str) -> Result<ContainerDir> {
+    /// Make a new container's directory holding `initial` as its state; the id must not
+    /// exist yet. The directory is built under a temporary name, locked, and renamed into
+    /// place with its state.json already in it, so a brig killed at any point leaves
+    /// either nothing under the id or a container that `state` and `delete` understand.
+    pub fn create(&self, id: &str, initial: &SavedState) -> Result<ContainerDir> {
         validate_id(id)?;
+        let staging = self.dir.join(STAGING);
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o711)
-            .create(&self.dir)
+            .create(&staging)
             .ctx(|| format!("create state root {}", self.dir.display()))?;
-        let path = self.dir.join(id);
-        match std::fs::DirBuilder::new().mode(0o711).create(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::AlreadyExists)
-            }
-            Err(e) => {
-                return Err(Error::os(
+        sweep_staging(&staging);
+        let tmp = staging.join(format!("{id}~{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&tmp)
+            .ctx(|| format!("create state directory {}", tmp.display()))?;
+        let lock = lock_dir(&tmp)?;
+        let dir = ContainerDir {
+            path: tmp.clone(),
+            _lock: lock,
+        };
+        let placed = dir.save(initial).and_then(|()| {
+            let path = self.dir.join(id);
+            match crate::sys::rename_noreplace(&tmp, &path) {
+                Ok(()) => Ok(path),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(Error::AlreadyExists),
+                Err(e) => Err(Error::os(
                     format!("create state directory {}", path.display()),
                     e,
-                ))
+                )),
+            }
+        });
+        match placed {
+            Ok(path) => Ok(ContainerDir { path, ..dir }),
+            Err(e) => {
+                let _ = dir.remove();
+                Err(e)
             }
         }
-        let lock = lock_dir(&path)?;
-        Ok(ContainerDir { path, _lock: lock })
     }
 
     /// Open and lock an existing container's directory.
@@ -151,6 +173,45 @@ impl StateRoot {
     }
 }
 
+/// Whether another process holds a container directory's lock (a create in progress).
+pub fn is_locked(dir: &Path) -> bool {
+    let Ok(f) = File::open(dir) else {
+        return false;
+    };
+    matches!(
+        Flock::lock(f, FlockArg::LockSharedNonblock),
+        Err((_, nix::errno::Errno::EWOULDBLOCK))
+    )
+}
+
+/// Remove what a create killed before its rename left in the staging directory. An entry
+/// is named ID~PID after its creator; it is debris once that process is gone (a live
+/// creator may not have locked it yet) and nobody holds its lock.
+fn sweep_staging(staging: &Path) {
+    let Ok(entries) = std::fs::read_dir(staging) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let creator = name
+            .to_str()
+            .and_then(|n| n.rsplit_once('~'))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+        let alive = creator.is_some_and(|pid| {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        });
+        if alive {
+            continue;
+        }
+        let Ok(dir) = File::open(entry.path()) else {
+            continue;
+        };
+        if Flock::lock(dir, FlockArg::LockExclusiveNonblock).is_ok() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn lock_dir(path: &Path) -> Result<Flock<File>> {
     let dir = std::fs::OpenOptions::new()
         .read(true)
@@ -168,8 +229,20 @@ fn read_state(dir: &Path) -> Result<SavedState> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoSuchContainer),
         Err(e) => return Err(Error::os(format!("read {}", file.display()), e)),
     };
-    serde_json::from_slice(&bytes)
+    SavedState::parse(&bytes)
         .map_err(|e| Error::msg(format!("{}: corrupt state: {e}", file.display())))
+}
+
+impl SavedState {
+    /// state.json's bytes → the state (what `load` and `peek` read).
+    pub fn parse(bytes: &[u8]) -> serde_json::Result<SavedState> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// The state → state.json's bytes (what `save` writes).
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| Error::msg(format!("encode state: {e}")))
+    }
 }
 
 impl ContainerDir {
@@ -185,9 +258,7 @@ impl ContainerDir {
 
     /// Replace state.json atomically: write a temporary file, then rename it over.
     pub fn save(&self, state: &SavedState) -> Result<()> {
-        let json =
-            serde_json::to_vec(state).map_err(|e| Error::msg(format!("encode state: {e}")))?;
-        write_atomic(&self.path.join(STATE_FILE), &json, 0o600)
+        write_atomic(&self.path.join(STATE_FILE), &state.encode()?, 0o600)
     }
 
     pub fn fifo(&self) -> PathBuf {

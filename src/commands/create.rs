@@ -28,5 +28,6 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let created = create(&g.root, &options(g, m, false))
         .map_err(|e| Error::msg(format!("brig create failed: {e}")))?;
     created.init.commit(Msg::Commit)?;
+    crate::crash::point("create: init committed");
     Ok(0)
 }

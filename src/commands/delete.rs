@@ -13,7 +13,8 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         Err(Error::NoSuchContainer) if force => return Ok(0),
         other => other?,
     };
-    let status = container::status(&dir.path, &state);
+    crate::crash::point("delete: locked");
+    let status = container::status_locked(&dir, &state);
     match status {
         Status::Stopped | Status::Created => {}
         _ if force => {}

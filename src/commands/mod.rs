@@ -44,6 +44,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
     let Some((name, sub)) = m.subcommand() else {
         return Err(Error::msg("no command given; see brig --help"));
     };
+    crate::crash::arm(name);
     match name {
         "create" => create::run(&g, sub),
         "run" => run::run(&g, sub),

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 pub fn pause(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let (dir, state) = container::open(&g.root, id(m))?;
-    match container::status(&dir.path, &state) {
+    match container::status_locked(&dir, &state) {
         Status::Running | Status::Created => {}
         _ => return Err(Error::NotRunning),
     }
@@ -17,7 +17,7 @@ pub fn pause(g: &Globals, m: &ArgMatches) -> Result<i32> {
 
 pub fn resume(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let (dir, state) = container::open(&g.root, id(m))?;
-    if container::status(&dir.path, &state) != Status::Paused {
+    if container::status_locked(&dir, &state) != Status::Paused {
         return Err(Error::msg("container not paused"));
     }
     cgroups::from_paths(&state.cgroup).freeze(false)?;

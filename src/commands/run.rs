@@ -24,7 +24,9 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         console,
     } = create(&g.root, &opts).map_err(|e| Error::msg(format!("brig run failed: {e}")))?;
     init.commit(Msg::Exec)?;
+    crate::crash::point("run: exec sent");
     init.wait_exec();
+    crate::crash::point("run: process running");
     container::run_post_hooks(
         &state,
         crate::hooks::Kind::Poststart,

@@ -5,11 +5,13 @@ use clap::ArgMatches;
 
 use super::{id, Globals};
 use crate::container::{self, Status};
+use crate::crash;
 use crate::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let (dir, state) = container::open(&g.root, id(m))?;
-    match container::status(&dir.path, &state) {
+    crash::point("start: locked");
+    match container::status_locked(&dir, &state) {
         Status::Created => {}
         Status::Stopped => return Err(Error::msg("cannot start a container that has stopped")),
         Status::Running => return Err(Error::msg("cannot start an already running container")),
@@ -32,10 +34,13 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
             }
             _ => Error::os(format!("open {}", fifo.display()), e),
         })?;
+    crash::point("start: fifo opened");
     f.write_all(b"0")
         .map_err(|e| Error::os("release the container init", e))?;
+    crash::point("start: init released");
     wait_for_exec(&f);
     std::fs::remove_file(&fifo).map_err(|e| Error::os(format!("remove {}", fifo.display()), e))?;
+    crash::point("start: fifo removed");
     container::run_post_hooks(&state, crate::hooks::Kind::Poststart, Status::Running);
     Ok(0)
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let (dir, state) = container::open(&g.root, id(m))?;
-    if container::status(&dir.path, &state) == Status::Stopped {
+    if container::status_locked(&dir, &state) == Status::Stopped {
         return Err(Error::NotRunning);
     }
     if m.str("l3-cache-schema").is_some() || m.str("mem-bw-schema").is_some() {

@@ -85,6 +85,7 @@ pub fn spawn(cfg: &InitConfig, cgroup: &dyn CgroupManager) -> Result<Spawned> {
         init::main(cfg, child_end);
     }
     drop(child_end);
+    crate::crash::point("init forked");
     let mut init_pid = None;
     let result = drive_to_ready(cfg, cgroup, &parent_end, child, &mut init_pid);
     match result {
@@ -115,6 +116,7 @@ fn drive_to_ready(
         namespaces::write_id_maps(cfg.spec, child)?;
     }
     ch.send(&Msg::Go)?;
+    crate::crash::point("init placed in its cgroup");
     loop {
         match ch.recv()? {
             Some(Msg::MapRequest) => {
