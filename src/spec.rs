@@ -28,32 +28,48 @@ impl Bundle {
             .map_err(|e| Error::os(format!("bundle {}", dir.display()), e))?;
         let config = dir.join("config.json");
         let bytes = read_regular(&config)?;
-        let spec = parse(&bytes)?;
+        Bundle::from_config(dir, bytes, resolve_rootfs)
+    }
+
+    /// Parse and validate config.json's bytes. `rootfs` turns `root.path` (joined to the
+    /// bundle directory) into the root filesystem's path: `load` resolves it on disk, while
+    /// the fuzz target passes it through, so the config is checked without a bundle.
+    pub fn from_config(
+        dir: PathBuf,
+        raw: Vec<u8>,
+        rootfs: impl FnOnce(&Path) -> Result<PathBuf>,
+    ) -> Result<Bundle> {
+        let spec = parse(&raw)?;
         let root = spec
             .root()
             .as_ref()
             .ok_or_else(|| Error::config("root", "missing (the bundle needs a root filesystem)"))?;
-        let rootfs = dir.join(root.path());
-        let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
-            Error::config(
-                "root.path",
-                format!("{}: {}", rootfs.display(), crate::error::errno_text(&e)),
-            )
-        })?;
-        if !rootfs.is_dir() {
-            return Err(Error::config(
-                "root.path",
-                format!("{} is not a directory", rootfs.display()),
-            ));
-        }
+        let rootfs = rootfs(&dir.join(root.path()))?;
         validate(&spec)?;
         Ok(Bundle {
             dir,
             rootfs,
             spec,
-            raw: bytes,
+            raw,
         })
     }
+}
+
+/// `root.path` on disk: absolute, symlink-free, and a directory.
+fn resolve_rootfs(rootfs: &Path) -> Result<PathBuf> {
+    let rootfs = std::fs::canonicalize(rootfs).map_err(|e| {
+        Error::config(
+            "root.path",
+            format!("{}: {}", rootfs.display(), crate::error::errno_text(&e)),
+        )
+    })?;
+    if !rootfs.is_dir() {
+        return Err(Error::config(
+            "root.path",
+            format!("{} is not a directory", rootfs.display()),
+        ));
+    }
+    Ok(rootfs)
 }
 
 /// Read a JSON file a caller handed us. It must be a regular file: a fifo would block

@@ -41,7 +41,18 @@ fn action(
     })
 }
 
-fn compare(arg: &oci_spec::runtime::LinuxSeccompArg) -> ScmpArgCompare {
+/// One argument condition; `field` names its index for the error.
+fn compare(arg: &oci_spec::runtime::LinuxSeccompArg, field: &str) -> Result<ScmpArgCompare> {
+    // Syscalls have six arguments; an index past u32 must not wrap to a small one.
+    let index = u32::try_from(arg.index())
+        .ok()
+        .filter(|&i| i < 6)
+        .ok_or_else(|| {
+            Error::config(
+                field,
+                format!("argument index {} is not 0 to 5", arg.index()),
+            )
+        })?;
     let op = match arg.op() {
         LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
         LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
@@ -56,7 +67,7 @@ fn compare(arg: &oci_spec::runtime::LinuxSeccompArg) -> ScmpArgCompare {
         LinuxSeccompOperator::ScmpCmpMaskedEq => arg.value_two().unwrap_or(0),
         _ => arg.value(),
     };
-    ScmpArgCompare::new(arg.index() as u32, op, datum)
+    Ok(ScmpArgCompare::new(index, op, datum))
 }
 
 /// Build the filter. Syscalls unknown to libseccomp are skipped, as runc does, so one
@@ -121,16 +132,21 @@ pub fn compile(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
             if args.is_empty() {
                 filter.add_rule(act, syscall).map_err(|e| lib(&field, e))?;
             } else if indexes.len() == args.len() {
-                let cmps: Vec<ScmpArgCompare> = args.iter().map(compare).collect();
+                let cmps = args
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| compare(a, &format!("{field}.args[{j}].index")))
+                    .collect::<Result<Vec<_>>>()?;
                 filter
                     .add_rule_conditional(act, syscall, &cmps)
                     .map_err(|e| lib(&field, e))?;
             } else {
                 // Several conditions on one argument cannot be ANDed by libseccomp: each
                 // becomes a rule of its own, as runc does.
-                for a in args {
+                for (j, a) in args.iter().enumerate() {
+                    let cmp = compare(a, &format!("{field}.args[{j}].index"))?;
                     filter
-                        .add_rule_conditional(act, syscall, &[compare(a)])
+                        .add_rule_conditional(act, syscall, &[cmp])
                         .map_err(|e| lib(&field, e))?;
                 }
             }
@@ -143,4 +159,31 @@ pub fn load(filter: &ScmpFilterContext) -> Result<()> {
     filter
         .load()
         .map_err(|e| Error::msg(format!("load the seccomp filter: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_index(index: u64) -> LinuxSeccomp {
+        serde_json::from_value(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": index, "value": 0, "op": "SCMP_CMP_EQ"}]}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_argument_index_past_five_is_refused_not_wrapped() {
+        assert!(compile(&with_index(5)).is_ok());
+        // 2^32 + 1 once became argument 1 (an `as u32`), silently filtering another argument.
+        for index in [6, (1 << 32) + 1] {
+            let err = compile(&with_index(index)).unwrap_err().to_string();
+            assert!(
+                err.contains("linux.seccomp.syscalls[0].args[0].index"),
+                "{err}"
+            );
+        }
+    }
 }
