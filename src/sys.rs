@@ -332,3 +332,77 @@ pub fn ns_type(fd: BorrowedFd) -> io::Result<libc::c_int> {
     let ret = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
     check(ret as libc::c_long).map(|r| r as libc::c_int)
 }
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, program): install a classic BPF program as this
+/// thread's filter. With SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns the
+/// notification fd (close-on-exec), which is returned here.
+pub fn seccomp_set_mode_filter(
+    flags: libc::c_ulong,
+    program: &[libc::sock_filter],
+) -> io::Result<Option<OwnedFd>> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: fprog describes `program`, which outlives the call; the kernel copies the
+    // program and never writes through the pointer.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    let ret = check(ret)?;
+    if flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+        // SAFETY: with NEW_LISTENER a successful call returns a new fd that we now own.
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether this kernel accepts these seccomp filter flags. The kernel checks the flags
+/// before it reads the program, so a null program fails with EFAULT when they are known
+/// and EINVAL when they are not; nothing is installed either way.
+pub fn seccomp_flags_supported(flags: libc::c_ulong) -> bool {
+    // SAFETY: the null program pointer is only ever handed to copy_from_user, which fails
+    // with EFAULT; no memory of ours is read or written.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            std::ptr::null::<libc::sock_fprog>(),
+        )
+    };
+    ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+}
+
+/// recvmsg(2) of one datagram and at most one fd sent with SCM_RIGHTS (close-on-exec on
+/// arrival). Returns the byte count and the fd, which the caller then owns.
+pub fn recv_with_fd(socket: BorrowedFd, buf: &mut [u8]) -> io::Result<(usize, Option<OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fd = None;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for raw in fds {
+                // SAFETY: the kernel just installed this fd in our table for this message;
+                // nothing else refers to it.
+                fd = Some(unsafe { OwnedFd::from_raw_fd(raw) });
+            }
+        }
+    }
+    Ok((msg.bytes, fd))
+}

@@ -3,8 +3,16 @@
 
 mod common;
 
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
 use common::*;
-use serde_json::json;
+use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use serde_json::{json, Value};
 
 #[test]
 fn a_seccomp_profile_is_loaded() {
@@ -59,13 +67,6 @@ fn kill_action_kills_the_process() {
 }
 
 #[test]
-fn notify_is_refused_until_it_is_wired() {
-    let mut c = Ctx::new("sc-notify");
-    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]});
-    c.expect_create_error("SCMP_ACT_NOTIFY");
-}
-
-#[test]
 fn a_profile_without_close_range_works_without_no_new_privs() {
     let mut c = Ctx::new("sc-old-profile");
     // Older profiles (Docker's before 2021) lack close_range; without no_new_privs the
@@ -91,4 +92,180 @@ fn a_failure_after_create_is_reported_on_the_containers_stderr() {
         stderr(&out)
     );
     c.assert_clean();
+}
+
+/// How the test agent answers the n-th notification (counted per connection).
+type Answer = fn(&ScmpNotifReq, usize) -> ScmpNotifResp;
+
+/// A seccomp agent written for the tests: it accepts connections at `path`, reads the
+/// state document and the listener fd of each, reports the document, and answers that
+/// fd's notifications until every process using the filter is gone.
+struct Agent {
+    path: PathBuf,
+    states: mpsc::Receiver<Value>,
+}
+
+impl Agent {
+    fn start(c: &Ctx, answer: Answer) -> Agent {
+        let path = c.base.join("agent.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let (tx, states) = mpsc::channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let (state, fd) = receive_state(conn.as_raw_fd());
+                let _ = tx.send(state);
+                std::thread::spawn(move || serve(fd, answer));
+            }
+        });
+        Agent { path, states }
+    }
+
+    /// The next state document brig sent (bounded by the test's own timeout).
+    fn state(&self) -> Value {
+        self.states
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the agent got no state from brig")
+    }
+}
+
+/// One message: the JSON document with the listener fd attached.
+fn receive_state(sock: RawFd) -> (Value, OwnedFd) {
+    let mut buf = vec![0u8; 65536];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::empty()).unwrap();
+    let mut fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just gave us this fd; nothing else owns it.
+            fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
+        }
+    }
+    let n = msg.bytes;
+    let state = serde_json::from_slice(&buf[..n]).expect("the state document is JSON");
+    (state, fd.expect("the listener fd came with the state"))
+}
+
+/// Answer notifications; stop when the filter has no process left (POLLHUP).
+fn serve(fd: OwnedFd, answer: Answer) {
+    let mut n = 0;
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            return;
+        }
+        let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+        if !revents.contains(PollFlags::POLLIN) {
+            return;
+        }
+        let Ok(req) = ScmpNotifReq::receive(fd.as_raw_fd()) else {
+            continue;
+        };
+        let _ = answer(&req, n).respond(fd.as_raw_fd());
+        n += 1;
+    }
+}
+
+/// The first mkdir fails with EDQUOT (an errno nothing else would give), the next ones
+/// run as if unfiltered.
+fn first_mkdir_fails(req: &ScmpNotifReq, n: usize) -> ScmpNotifResp {
+    if n == 0 {
+        ScmpNotifResp::new_error(req.id, -libc::EDQUOT, ScmpNotifRespFlags::empty())
+    } else {
+        ScmpNotifResp::new_continue(req.id, ScmpNotifRespFlags::empty())
+    }
+}
+
+fn notify_mkdir(agent: &Agent) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": agent.path,
+        "listenerMetadata": "test-agent-metadata",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    })
+}
+
+#[test]
+fn a_notify_rule_is_answered_by_the_agent_at_listener_path() {
+    let mut c = Ctx::new("sc-notify");
+    let agent = Agent::start(&c, first_mkdir_fails);
+    c.config["linux"]["seccomp"] = notify_mkdir(&agent);
+    c.config["annotations"] = json!({"org.example.key": "value"});
+    c.set_args(&[
+        "sh",
+        "-c",
+        "mkdir /dev/shm/a; echo a=$?; mkdir /dev/shm/b; echo b=$?; test -d /dev/shm/b && echo b-exists",
+    ]);
+    let out = c.create();
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    // The agent has its fd once create returns; the document is runc's
+    // ContainerProcessState.
+    let doc = agent.state();
+    let pid = c.state()["pid"].as_i64().unwrap();
+    assert_eq!(doc["fds"], json!(["seccompFd"]), "{doc}");
+    assert_eq!(doc["pid"], pid, "{doc}");
+    assert_eq!(doc["metadata"], "test-agent-metadata", "{doc}");
+    assert!(doc["ociVersion"].as_str().is_some_and(|v| !v.is_empty()));
+    let state = &doc["state"];
+    assert_eq!(state["id"], c.id.as_str(), "{doc}");
+    assert_eq!(state["status"], "creating", "{doc}");
+    assert_eq!(state["pid"], pid, "{doc}");
+    assert_eq!(state["bundle"], json!(c.bundle), "{doc}");
+    assert_eq!(state["annotations"]["org.example.key"], "value", "{doc}");
+    assert!(c.brig(&["start", &c.id]).status.success());
+    c.wait_status("stopped");
+    let out = c.container_stdout();
+    assert!(out.contains("a=1\n"), "the agent's errno: {out}");
+    assert!(out.contains("b=0\nb-exists"), "the agent let it run: {out}");
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn an_exec_process_gets_its_own_listener_with_the_running_state() {
+    let mut c = Ctx::new("sc-notify-exec");
+    let agent = Agent::start(&c, first_mkdir_fails);
+    c.config["linux"]["seccomp"] = notify_mkdir(&agent);
+    c.set_args(&["sleep", "60"]);
+    assert!(c.create().status.success());
+    let init = agent.state();
+    let out = c.brig(&["exec", &c.id, "sh", "-c", "mkdir /dev/shm/c; echo c=$?"]);
+    assert_eq!(stdout(&out), "c=1\n", "{}", stderr(&out));
+    let doc = agent.state();
+    let init_pid = c.state()["pid"].as_i64().unwrap();
+    assert_eq!(init["pid"], init_pid);
+    assert_eq!(doc["state"]["status"], "running", "{doc}");
+    assert_eq!(doc["state"]["pid"], init_pid, "{doc}");
+    assert_ne!(doc["pid"], init_pid, "the exec'd process: {doc}");
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}
+
+#[test]
+fn notify_without_a_listener_path_is_an_error_naming_it() {
+    let mut c = Ctx::new("sc-notify-nopath");
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]});
+    c.expect_create_error("linux.seccomp.listenerPath");
+}
+
+#[test]
+fn notify_cannot_catch_what_brig_needs_to_pass_the_fd() {
+    let mut c = Ctx::new("sc-notify-refused");
+    let path = c.base.join("agent.sock");
+    c.config["linux"]["seccomp"] =
+        json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": path});
+    c.expect_create_error("linux.seccomp.defaultAction");
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+        "syscalls": [{"names": ["getppid", "sendmsg"], "action": "SCMP_ACT_NOTIFY"}]});
+    c.expect_create_error("linux.seccomp.syscalls[0].names[1]");
+}
+
+#[test]
+fn an_agent_that_is_not_listening_fails_create_and_leaves_nothing() {
+    let mut c = Ctx::new("sc-notify-noagent");
+    let path = c.base.join("nobody.sock");
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+    c.expect_create_error("seccomp agent at linux.seccomp.listenerPath");
 }

@@ -2,13 +2,16 @@
 //! SOCK_SEQPACKET keeps message boundaries and reports the peer's exit as EOF, which is
 //! how an init notices that its creator died mid-create.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    send, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+};
 
 use crate::error::{Context, Error, Result};
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Msg {
     /// parent → child: cgroup joined (and id maps written): start setting up.
     Go,
@@ -27,6 +30,9 @@ pub enum Msg {
     Hooks,
     /// parent → child: those hooks ran; the container's state JSON for the init's own hooks.
     HooksDone(String),
+    /// child → parent: the seccomp filter is loaded; its listener fd (sent with
+    /// SCM_RIGHTS) goes to the agent at linux.seccomp.listenerPath.
+    SeccompFd(OwnedFd),
     /// child → parent: everything is set up; the init waits for Commit or Exec.
     Ready,
     /// child → parent: setup failed.
@@ -71,6 +77,19 @@ impl Channel {
                 buf.push(13);
                 buf.extend_from_slice(text.as_bytes());
             }
+            Msg::SeccompFd(fd) => {
+                // One call, nothing else: the filter is already loaded (see seccomp.rs).
+                let fds = [fd.as_raw_fd()];
+                sendmsg::<()>(
+                    self.fd.as_raw_fd(),
+                    &[IoSlice::new(&[15])],
+                    &[ControlMessage::ScmRights(&fds)],
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                )
+                .ctx(|| "send the seccomp listener fd on the init channel")?;
+                return Ok(());
+            }
         }
         send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL)
             .ctx(|| "send on the init channel")?;
@@ -80,9 +99,9 @@ impl Channel {
     /// The next message; None when the peer has gone away.
     pub fn recv(&self) -> Result<Option<Msg>> {
         let mut buf = vec![0u8; 65536];
-        let n = loop {
-            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Err(nix::errno::Errno::EINTR) => continue,
+        let (n, fd) = loop {
+            match crate::sys::recv_with_fd(self.fd.as_fd(), &mut buf) {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 other => break other.ctx(|| "receive on the init channel")?,
             }
         };
@@ -101,6 +120,9 @@ impl Channel {
             }
             12 => Msg::Ready,
             14 => Msg::Hooks,
+            15 => Msg::SeccompFd(
+                fd.ok_or_else(|| Error::msg("init channel: seccomp listener fd missing"))?,
+            ),
             5 => Msg::HooksDone(String::from_utf8_lossy(body).into_owned()),
             13 => Msg::Error(String::from_utf8_lossy(body).into_owned()),
             tag => return Err(Error::msg(format!("init channel: unknown message {tag}"))),
@@ -111,7 +133,7 @@ impl Channel {
     /// Wait for one specific message; EOF or anything else is an error.
     pub fn expect(&self, want: Msg) -> Result<()> {
         match self.recv()? {
-            Some(m) if m == want => Ok(()),
+            Some(m) if std::mem::discriminant(&m) == std::mem::discriminant(&want) => Ok(()),
             Some(Msg::Error(e)) => Err(Error::msg(e)),
             Some(m) => Err(Error::msg(format!(
                 "init channel: expected {want:?}, got {m:?}"

@@ -77,15 +77,15 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     let args = process.args().as_ref().expect("validated");
     let exe = find_executable(&args[0], &env)?;
     let seccomp = cfg.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
-    let filter = seccomp.map(crate::security::seccomp::compile).transpose()?;
+    let filter = seccomp.map(crate::security::seccomp::prepare).transpose()?;
     // Realtime classes need capabilities the user switch may drop: set these first.
     crate::process::attrs::set_personality(cfg.spec)?;
     crate::process::attrs::set_scheduler(cfg.spec)?;
     crate::process::attrs::set_io_priority(cfg.spec)?;
     let nnp = process.no_new_privileges() == Some(true);
-    if let (Some(f), false) = (&filter, nnp) {
-        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the user switch.
-        crate::security::seccomp::load(f)?;
+    let seccomp_at = filter.as_ref().map(|f| LoadSeccompBefore::when(f, nnp));
+    if seccomp_at == Some(LoadSeccompBefore::UserSwitch) {
+        load_seccomp(filter.as_ref(), ch)?;
     }
     switch_user(cfg)?;
     nix::sys::stat::umask(Mode::from_bits_truncate(
@@ -93,6 +93,9 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     ));
     if nnp {
         nix::sys::prctl::set_no_new_privs().ctx(|| "set no_new_privs")?;
+    }
+    if seccomp_at == Some(LoadSeccompBefore::Ready) {
+        load_seccomp(filter.as_ref(), ch)?;
     }
     ch.send(&Msg::Ready)?;
     *ready = true;
@@ -104,11 +107,45 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
         crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
     }
     crate::process::attrs::set_cpu_affinity(cfg.spec, true)?;
-    if let (Some(f), true) = (&filter, nnp) {
-        // Last, so that even a profile that forbids what setup needs cannot break it.
-        crate::security::seccomp::load(f)?;
+    if seccomp_at == Some(LoadSeccompBefore::Exec) {
+        load_seccomp(filter.as_ref(), ch)?;
     }
     exec(&exe, args, &env)
+}
+
+/// Where in `run` the seccomp filter goes in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoadSeccompBefore {
+    /// Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the user switch
+    /// may drop (runc's order).
+    UserSwitch,
+    /// A filter with a listener: the agent must have its fd before `create` returns, and
+    /// answers what the init does after this (runc's order).
+    Ready,
+    /// Last, so that even a profile that forbids what setup needs cannot break it.
+    Exec,
+}
+
+impl LoadSeccompBefore {
+    fn when(filter: &crate::security::seccomp::Filter, nnp: bool) -> LoadSeccompBefore {
+        match (nnp, filter.notifies()) {
+            (false, _) => LoadSeccompBefore::UserSwitch,
+            (true, true) => LoadSeccompBefore::Ready,
+            (true, false) => LoadSeccompBefore::Exec,
+        }
+    }
+}
+
+/// Load the filter; a listener fd goes straight to brig, which hands it to the agent.
+/// Nothing may come between the two: the agent answers nothing before it has the fd.
+fn load_seccomp(filter: Option<&crate::security::seccomp::Filter>, ch: &Channel) -> Result<()> {
+    let Some(filter) = filter else {
+        return Ok(());
+    };
+    match filter.load()? {
+        Some(listener) => ch.send(&Msg::SeccompFd(listener)),
+        None => Ok(()),
+    }
 }
 
 /// What only a new container needs: its session, keyring, root filesystem, names and

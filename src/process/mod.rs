@@ -18,6 +18,7 @@ use oci_spec::runtime::Spec;
 use crate::cgroups::{CgroupManager, CgroupPaths};
 use crate::error::{Error, Result};
 use crate::security::capabilities::CapSets;
+use crate::security::seccomp;
 use channel::{Channel, Msg};
 use namespaces::NamespacePlan;
 
@@ -135,6 +136,9 @@ fn drive_to_ready(
                 let json = run(init_pid.unwrap_or(child))?;
                 ch.send(&Msg::HooksDone(json))?;
             }
+            Some(Msg::SeccompFd(listener)) => {
+                send_seccomp_listener(cfg, init_pid.unwrap_or(child), listener)?;
+            }
             Some(Msg::Ready) => return Ok(init_pid.unwrap_or(child)),
             Some(Msg::Error(text)) => {
                 return Err(Error::msg(format!(
@@ -149,4 +153,31 @@ fn drive_to_ready(
             }
         }
     }
+}
+
+/// linux.seccomp.listenerPath: the agent gets the listener fd of process `pid` with the
+/// container's state, "creating" for a new container and "running" for an exec.
+fn send_seccomp_listener(cfg: &InitConfig, pid: i32, listener: OwnedFd) -> Result<()> {
+    use std::os::fd::AsFd;
+    let seccomp = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .ok_or_else(|| Error::msg("init sent a seccomp listener without a seccomp profile"))?;
+    let state = seccomp::ListenerState {
+        oci_version: crate::spec::OCI_VERSION,
+        id: cfg.id,
+        status: if cfg.exec { "running" } else { "creating" },
+        pid: cfg.namespaces.exec_into.unwrap_or(pid),
+        bundle: cfg.bundle,
+        annotations: cfg
+            .spec
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+    };
+    seccomp::send_to_listener(seccomp, listener.as_fd(), pid, state)
 }

@@ -32,6 +32,8 @@ pub struct NamespacePlan {
     pub new: CloneFlags,
     /// Namespaces to join, opened by the parent (user first).
     pub joins: Vec<(CloneFlags, OwnedFd)>,
+    /// `exec`: the container init whose namespaces these are.
+    pub exec_into: Option<i32>,
 }
 
 impl NamespacePlan {
@@ -71,7 +73,11 @@ impl NamespacePlan {
         }
         // Joining the user namespace first gives the capabilities to join the others.
         joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
-        Ok(NamespacePlan { new, joins })
+        Ok(NamespacePlan {
+            new,
+            joins,
+            exec_into: None,
+        })
     }
 
     /// An exec joins every namespace the container has, through its init's /proc entries.
@@ -98,6 +104,7 @@ impl NamespacePlan {
         Ok(NamespacePlan {
             new: CloneFlags::empty(),
             joins,
+            exec_into: Some(init_pid),
         })
     }
 
