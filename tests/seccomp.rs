@@ -393,3 +393,192 @@ fn features_lists_exactly_what_a_profile_can_use() {
         json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", absent]});
     c.expect_create_error("linux.seccomp.architectures[1]");
 }
+
+/// Calls a default container has no business making: mounts and namespaces, the kernel's
+/// own state (modules, kexec, swap, reboot, clock, accounting, keys, BPF, perf), and
+/// handles that reach around the root. brig's own list, in the spirit of the default
+/// profiles of Docker and Podman, which hand runtimes an allow list of everything else.
+const DENIED: &[&str] = &[
+    "mount",
+    "umount2",
+    "unshare",
+    "setns",
+    "pivot_root",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "query_module",
+    "get_kernel_syms",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "bpf",
+    "perf_event_open",
+    "lookup_dcookie",
+    "quotactl",
+    "quotactl_fd",
+    "iopl",
+    "ioperm",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "add_key",
+    "keyctl",
+    "request_key",
+    "open_by_handle_at",
+    "userfaultfd",
+    "vhangup",
+    "nfsservctl",
+    "uselib",
+    "_sysctl",
+    // Allowed below only with harmless arguments.
+    "personality",
+    "clone",
+    "clone3",
+    "socket",
+];
+
+/// A profile shaped like the ones Docker and Podman send once they have resolved their
+/// capability and architecture conditions: an errno default, one long allow list (every
+/// x86_64 syscall libseccomp knows, less `DENIED`), and argument conditions on a few calls.
+fn default_shaped_profile(default_errno: u32) -> Value {
+    use libseccomp::{ScmpArch, ScmpSyscall};
+    let allowed: Vec<String> = (0..1024)
+        .filter_map(|nr| ScmpSyscall::from(nr).get_name_by_arch(ScmpArch::X8664).ok())
+        .filter(|name| !DENIED.contains(&name.as_str()))
+        .collect();
+    assert!(
+        allowed.len() > 300,
+        "libseccomp knows {} names",
+        allowed.len()
+    );
+    let allow_if = |name: &str, index: u32, op: &str, value: u64, value_two: u64| {
+        json!({"names": [name], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": index, "op": op, "value": value, "valueTwo": value_two}]})
+    };
+    let mut syscalls = vec![json!({"names": allowed, "action": "SCMP_ACT_ALLOW"})];
+    // personality: Linux, 32-bit Linux, UNAME26 on either, and the query.
+    for persona in [0, 0x8, 0x20000, 0x20008, 0xffff_ffff] {
+        syscalls.push(allow_if("personality", 0, "SCMP_CMP_EQ", persona, 0));
+    }
+    // clone without a CLONE_NEW* flag (the mask of all of them must match nothing).
+    syscalls.push(allow_if("clone", 0, "SCMP_CMP_MASKED_EQ", 0x7E02_0000, 0));
+    // Every socket family but AF_VSOCK (40).
+    syscalls.push(allow_if("socket", 0, "SCMP_CMP_NE", 40, 0));
+    // clone3 cannot be filtered by its flags (they are behind a pointer): ENOSYS makes
+    // libc fall back to clone.
+    syscalls.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
+    json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": default_errno,
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": syscalls,
+    })
+}
+
+/// A shell session that uses what ordinary programs use, then calls that only the profile
+/// can refuse (the container holds CAP_SYS_ADMIN, so without a filter they work).
+const SESSION: &str = "set -e; ls / >/dev/null; grep -c root /etc/passwd; \
+    echo hello | tee /dev/shm/f >/dev/null; cat /dev/shm/f; (sleep 0 & wait); linux32 true; \
+    id -u; set +e; \
+    unshare -m true; echo unshare=$?; mount -t tmpfs t /mnt; echo mount=$?; \
+    swapon /dev/shm/f; echo swapon=$?";
+
+fn with_sys_admin(c: &mut Ctx) {
+    for set in ["bounding", "effective", "permitted"] {
+        c.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_ADMIN"));
+    }
+}
+
+#[test]
+fn the_shell_session_needs_a_profile_to_refuse_its_privileged_calls() {
+    // The control for the two tests below: no filter, so unshare and mount work.
+    let mut c = Ctx::new("sc-default-control");
+    with_sys_admin(&mut c);
+    c.set_args(&["sh", "-c", SESSION]);
+    let out = c.run();
+    let text = stdout(&out);
+    assert!(
+        text.contains("unshare=0\nmount=0\n"),
+        "{text}{}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}
+
+#[test]
+fn a_docker_shaped_default_profile_runs_a_shell_and_refuses_the_rest_with_eperm() {
+    for nnp in [true, false] {
+        let mut c = Ctx::new("sc-docker-shape");
+        with_sys_admin(&mut c);
+        c.config["process"]["noNewPrivileges"] = json!(nnp);
+        c.config["linux"]["seccomp"] = default_shaped_profile(1);
+        c.set_args(&["sh", "-c", SESSION]);
+        let out = c.run();
+        let (text, err) = (stdout(&out), stderr(&out));
+        assert!(
+            text.starts_with("1\nhello\n0\n"),
+            "the shell works (nnp {nnp}): {text}{err}"
+        );
+        assert!(
+            text.contains("unshare=1\nmount=1\nswapon=1\n"),
+            "{text}{err}"
+        );
+        assert!(
+            err.contains("unshare(0x20000): Operation not permitted"),
+            "{err}"
+        );
+        assert!(err.contains("mount: permission denied"), "EPERM: {err}");
+        assert!(err.contains("Operation not permitted"), "{err}");
+        c.assert_clean();
+    }
+    // The probe (a static Rust program) runs under it too.
+    let mut c = Ctx::new("sc-docker-shape-probe");
+    c.config["linux"]["seccomp"] = default_shaped_profile(1);
+    let r = c.probe(&[]);
+    assert_eq!(r["seccomp"], 2);
+    assert_eq!(fd_numbers(&r), [0, 1, 2]);
+    c.assert_clean();
+}
+
+#[test]
+fn a_podman_shaped_profile_answers_enosys_for_calls_it_does_not_list() {
+    // Podman's default profile returns ENOSYS for what it does not know (so newer calls
+    // fall back) and lists EPERM explicitly for what it refuses.
+    let mut c = Ctx::new("sc-podman-shape");
+    with_sys_admin(&mut c);
+    let mut profile = default_shaped_profile(38);
+    profile["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"names": ["unshare", "mount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}));
+    c.config["linux"]["seccomp"] = profile;
+    c.set_args(&["sh", "-c", SESSION]);
+    let out = c.run();
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(text.starts_with("1\nhello\n0\n"), "{text}{err}");
+    assert!(
+        err.contains("unshare(0x20000): Operation not permitted"),
+        "{err}"
+    );
+    assert!(
+        err.contains("swapon: /dev/shm/f: Function not implemented"),
+        "{err}"
+    );
+    c.assert_clean();
+}
