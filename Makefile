@@ -29,7 +29,8 @@ build: deps
 	$(CARGO) build
 
 release: deps
-	LIBSECCOMP_LINK_TYPE=static RUSTFLAGS="-C target-feature=+crt-static" \
+	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp) \
+		RUSTFLAGS="-C target-feature=+crt-static" \
 		$(CARGO) build --release --target $(HOST)
 
 # brig, crun and runc side by side, interleaved, in one run: BENCHMARKS.md.
