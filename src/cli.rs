@@ -54,8 +54,8 @@ fn create_args(cmd: Command) -> Command {
 }
 
 /// A subcommand of a later milestone: it exists, takes any arguments, and says so clearly.
-fn later(name: &'static str, about: &'static str) -> Command {
-    Command::new(name).about(about).arg(
+fn later(cmd: Command) -> Command {
+    cmd.arg(
         Arg::new("args")
             .num_args(0..)
             .allow_hyphen_values(true)
@@ -68,10 +68,8 @@ fn many(name: &'static str, help: &'static str) -> Arg {
     opt(name, help).action(ArgAction::Append)
 }
 
-fn update_command() -> Command {
-    Command::new("update")
-        .about("update container resource constraints")
-        .arg(opt("resources", "path to the file containing the resources to update or '-' to read from the standard input").short('r'))
+fn update_args(cmd: Command) -> Command {
+    cmd.arg(opt("resources", "path to the file containing the resources to update or '-' to read from the standard input").short('r'))
         .arg(opt("blkio-weight", "per cgroup weight, range is from 10 to 1000"))
         .arg(opt("cpu-period", "CPU CFS period to be used for hardcapping (in usecs)"))
         .arg(opt("cpu-quota", "CPU CFS hardcap limit (in usecs)"))
@@ -89,64 +87,63 @@ fn update_command() -> Command {
         .arg(id_arg())
 }
 
-fn exec_command() -> Command {
-    Command::new("exec")
-        .about("execute new process inside the container")
-        .arg(opt(
-            "console-socket",
-            "path to an AF_UNIX socket which will receive the console's pseudoterminal master",
-        ))
-        .arg(opt("cwd", "current working directory in the container"))
-        .arg(many("env", "set environment variables").short('e'))
-        .arg(flag("tty", "allocate a pseudo-TTY").short('t'))
-        .arg(opt("user", "UID (format: <uid>[:<gid>])").short('u'))
-        .arg(many("additional-gids", "additional gids").short('g'))
-        .arg(opt("process", "path to the process.json").short('p'))
-        .arg(flag("detach", "detach from the container's process").short('d'))
-        .arg(opt(
-            "pid-file",
-            "specify the file to write the process id to",
-        ))
-        .arg(opt(
-            "process-label",
-            "set the asm process label for the process commonly used with selinux",
-        ))
-        .arg(opt("apparmor", "set the apparmor profile for the process"))
-        .arg(flag(
-            "no-new-privs",
-            "set the no new privileges value for the process",
-        ))
-        .arg(
-            many(
-                "cap",
-                "add a capability to the bounding set for the process",
-            )
-            .short('c'),
+fn exec_args(cmd: Command) -> Command {
+    cmd.arg(opt(
+        "console-socket",
+        "path to an AF_UNIX socket which will receive the console's pseudoterminal master",
+    ))
+    .arg(opt("cwd", "current working directory in the container"))
+    .arg(many("env", "set environment variables").short('e'))
+    .arg(flag("tty", "allocate a pseudo-TTY").short('t'))
+    .arg(opt("user", "UID (format: <uid>[:<gid>])").short('u'))
+    .arg(many("additional-gids", "additional gids").short('g'))
+    .arg(opt("process", "path to the process.json").short('p'))
+    .arg(flag("detach", "detach from the container's process").short('d'))
+    .arg(opt(
+        "pid-file",
+        "specify the file to write the process id to",
+    ))
+    .arg(opt(
+        "process-label",
+        "set the asm process label for the process commonly used with selinux",
+    ))
+    .arg(opt("apparmor", "set the apparmor profile for the process"))
+    .arg(flag(
+        "no-new-privs",
+        "set the no new privileges value for the process",
+    ))
+    .arg(
+        many(
+            "cap",
+            "add a capability to the bounding set for the process",
         )
-        .arg(
-            opt(
-                "preserve-fds",
-                "pass N additional file descriptors to the container",
-            )
-            .default_value("0")
-            .value_parser(clap::value_parser!(u32)),
+        .short('c'),
+    )
+    .arg(
+        opt(
+            "preserve-fds",
+            "pass N additional file descriptors to the container",
         )
-        .arg(many(
-            "cgroup",
-            "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.",
-        ))
-        .arg(flag("ignore-paused", "allow exec in a paused container"))
-        .arg(id_arg())
-        .arg(
-            Arg::new("command")
-                .num_args(0..)
-                .allow_hyphen_values(true)
-                .trailing_var_arg(true)
-                .help("the command and its arguments"),
-        )
+        .default_value("0")
+        .value_parser(clap::value_parser!(u32)),
+    )
+    .arg(many(
+        "cgroup",
+        "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.",
+    ))
+    .arg(flag("ignore-paused", "allow exec in a paused container"))
+    .arg(id_arg())
+    .arg(
+        Arg::new("command")
+            .num_args(0..)
+            .allow_hyphen_values(true)
+            .trailing_var_arg(true)
+            .help("the command and its arguments"),
+    )
 }
 
-pub fn command() -> Command {
+/// The global flags, without subcommands.
+fn root() -> Command {
     Command::new("brig")
         .about("an OCI container runtime, a drop-in replacement for runc")
         .disable_version_flag(true)
@@ -159,55 +156,188 @@ pub fn command() -> Command {
         .arg(opt("criu", "path to the criu binary used for checkpoint and restore (accepted; checkpointing is not supported yet)"))
         .arg(flag("systemd-cgroup", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""))
         .arg(opt("rootless", "ignore cgroup permission errors ('true', 'false', or 'auto')").default_value("auto").value_parser(["true", "false", "auto"]))
-        .subcommand(create_args(Command::new("create").about("create a container")))
-        .subcommand(
-            create_args(Command::new("run").about("create and run a container"))
-                .arg(flag("detach", "detach from the container's process").short('d'))
-                .arg(flag("keep", "do not delete the container after it exits"))
-                .arg(flag("no-subreaper", "disable the use of the subreaper used to reap reparented processes")),
-        )
-        .subcommand(Command::new("start").about("executes the user defined process in a created container").arg(id_arg()))
-        .subcommand(Command::new("state").about("output the state of a container").arg(id_arg()))
-        .subcommand(
-            Command::new("kill")
-                .about("kill sends the specified signal (default: SIGTERM) to the container's init process")
-                .arg(flag("all", "send the specified signal to all processes inside the container").short('a'))
-                .arg(id_arg())
-                .arg(Arg::new("signal").default_value("SIGTERM").help("signal name or number")),
-        )
-        .subcommand(
-            Command::new("delete")
-                .about("delete any resources held by the container often used with detached container")
-                .arg(flag("force", "forcibly deletes the container if it is still running (uses SIGKILL)").short('f'))
-                .arg(id_arg()),
-        )
-        .subcommand(
-            Command::new("list")
-                .about("lists containers started by brig with the given root")
-                .arg(opt("format", "select one of: table or json (default: \"table\")").short('f').default_value("table").value_parser(["table", "json"]))
-                .arg(flag("quiet", "display only container IDs").short('q')),
-        )
-        .subcommand(
-            Command::new("spec")
-                .about("create a new specification file")
-                .arg(opt("bundle", "path to the root of the bundle directory").short('b'))
-                .arg(flag("rootless", "generate a configuration for a rootless container")),
-        )
-        .subcommand(Command::new("features").about("show the enabled features"))
-        .subcommand(exec_command())
-        .subcommand(
-            Command::new("ps")
-                .about("ps displays the processes running inside a container")
-                .arg(opt("format", "select one of: table or json (default: \"table\")").short('f').default_value("table").value_parser(["table", "json"]))
-                .arg(id_arg())
-                .arg(Arg::new("ps-args").num_args(0..).allow_hyphen_values(true).trailing_var_arg(true).help("arguments for ps(1), default -ef")),
-        )
-        .subcommand(Command::new("pause").about("pause suspends all processes inside the container").arg(id_arg()))
-        .subcommand(Command::new("resume").about("resumes all processes that have been previously paused").arg(id_arg()))
-        .subcommand(update_command())
-        .subcommand(later("events", "display container events such as OOM notifications, cpu, memory, and IO usage statistics"))
-        .subcommand(later("checkpoint", "checkpoint a running container"))
-        .subcommand(later("restore", "restore a container from a previous checkpoint"))
+}
+
+/// A subcommand: its name, its one-line help, and what adds its flags and arguments.
+type Subcommand = (&'static str, &'static str, fn(Command) -> Command);
+
+const SUBCOMMANDS: &[Subcommand] = &[
+    ("create", "create a container", create_args),
+    ("run", "create and run a container", |c| {
+        create_args(c)
+            .arg(flag("detach", "detach from the container's process").short('d'))
+            .arg(flag("keep", "do not delete the container after it exits"))
+            .arg(flag(
+                "no-subreaper",
+                "disable the use of the subreaper used to reap reparented processes",
+            ))
+    }),
+    (
+        "start",
+        "executes the user defined process in a created container",
+        |c| c.arg(id_arg()),
+    ),
+    ("state", "output the state of a container", |c| {
+        c.arg(id_arg())
+    }),
+    (
+        "kill",
+        "kill sends the specified signal (default: SIGTERM) to the container's init process",
+        |c| {
+            c.arg(
+                flag(
+                    "all",
+                    "send the specified signal to all processes inside the container",
+                )
+                .short('a'),
+            )
+            .arg(id_arg())
+            .arg(
+                Arg::new("signal")
+                    .default_value("SIGTERM")
+                    .help("signal name or number"),
+            )
+        },
+    ),
+    (
+        "delete",
+        "delete any resources held by the container often used with detached container",
+        |c| {
+            c.arg(
+                flag(
+                    "force",
+                    "forcibly deletes the container if it is still running (uses SIGKILL)",
+                )
+                .short('f'),
+            )
+            .arg(id_arg())
+        },
+    ),
+    (
+        "list",
+        "lists containers started by brig with the given root",
+        |c| {
+            c.arg(
+                opt(
+                    "format",
+                    "select one of: table or json (default: \"table\")",
+                )
+                .short('f')
+                .default_value("table")
+                .value_parser(["table", "json"]),
+            )
+            .arg(flag("quiet", "display only container IDs").short('q'))
+        },
+    ),
+    ("spec", "create a new specification file", |c| {
+        c.arg(opt("bundle", "path to the root of the bundle directory").short('b'))
+            .arg(flag(
+                "rootless",
+                "generate a configuration for a rootless container",
+            ))
+    }),
+    ("features", "show the enabled features", |c| c),
+    (
+        "exec",
+        "execute new process inside the container",
+        exec_args,
+    ),
+    (
+        "ps",
+        "ps displays the processes running inside a container",
+        |c| {
+            c.arg(
+                opt(
+                    "format",
+                    "select one of: table or json (default: \"table\")",
+                )
+                .short('f')
+                .default_value("table")
+                .value_parser(["table", "json"]),
+            )
+            .arg(id_arg())
+            .arg(
+                Arg::new("ps-args")
+                    .num_args(0..)
+                    .allow_hyphen_values(true)
+                    .trailing_var_arg(true)
+                    .help("arguments for ps(1), default -ef"),
+            )
+        },
+    ),
+    (
+        "pause",
+        "pause suspends all processes inside the container",
+        |c| c.arg(id_arg()),
+    ),
+    (
+        "resume",
+        "resumes all processes that have been previously paused",
+        |c| c.arg(id_arg()),
+    ),
+    (
+        "update",
+        "update container resource constraints",
+        update_args,
+    ),
+    (
+        "events",
+        "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+        later,
+    ),
+    ("checkpoint", "checkpoint a running container", later),
+    (
+        "restore",
+        "restore a container from a previous checkpoint",
+        later,
+    ),
+];
+
+/// The whole command line definition.
+pub fn command() -> Command {
+    root().subcommands(
+        SUBCOMMANDS
+            .iter()
+            .map(|(name, about, args)| args(Command::new(*name).about(*about))),
+    )
+}
+
+/// The definition needed to parse `argv`: the invoked subcommand in full, the others as
+/// names only. Building all of clap's tree costs more than most commands' own work.
+pub fn command_for(argv: &[String]) -> Command {
+    let stubs = root().subcommands(
+        SUBCOMMANDS
+            .iter()
+            .map(|(name, about, _)| Command::new(*name).about(*about)),
+    );
+    let Some(invoked) = invoked_subcommand(argv, &stubs) else {
+        // No subcommand, `help`, or a mistake: clap answers from the whole tree.
+        return command();
+    };
+    stubs.mut_subcommand(invoked, |c| {
+        let (_, _, args) = SUBCOMMANDS
+            .iter()
+            .find(|(name, _, _)| *name == invoked)
+            .expect("listed");
+        args(c)
+    })
+}
+
+/// The first argument after the global flags (and their values), if it names a subcommand.
+fn invoked_subcommand(argv: &[String], root: &Command) -> Option<&'static str> {
+    let mut it = argv.iter().skip(1);
+    while let Some(arg) = it.next() {
+        let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
+            return SUBCOMMANDS
+                .iter()
+                .map(|(name, _, _)| *name)
+                .find(|name| name == arg);
+        };
+        if !body.contains('=') && long_takes_value(root, body) {
+            it.next();
+        }
+    }
+    None
 }
 
 /// Rewrite urfave/cli spellings into clap's: `-root x` → `--root x`, `-root=x` → `--root=x`.
@@ -297,6 +427,33 @@ impl MatchesExt for ArgMatches {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arg_ids(cmd: &Command, sub: &str) -> Vec<String> {
+        cmd.find_subcommand(sub)
+            .unwrap()
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_invoked_subcommand_is_built_in_full() {
+        let full = command();
+        for (name, _, _) in SUBCOMMANDS {
+            for argv in [
+                vec!["brig", name, "x"],
+                vec!["brig", "--root", "/r", "-log-format", "json", name],
+                vec!["brig", "-root=/r", "--debug", name, "--", "x"],
+            ] {
+                let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+                let lean = command_for(&argv);
+                assert_eq!(arg_ids(&lean, name), arg_ids(&full, name), "{argv:?}");
+            }
+        }
+        // Not a subcommand (or `help`): the whole tree.
+        let argv = vec!["brig".to_string(), "help".to_string()];
+        assert_eq!(arg_ids(&command_for(&argv), "exec"), arg_ids(&full, "exec"));
+    }
 
     fn norm(args: &[&str]) -> Vec<String> {
         normalise(args.iter().map(|s| s.to_string()).collect(), &command())

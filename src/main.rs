@@ -13,9 +13,9 @@ fn main() {
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let cmd = cli::command();
+    let mut cmd = cli::command_for(&argv);
     let argv = cli::normalise(argv, &cmd);
-    let matches = match cmd.clone().try_get_matches_from(&argv) {
+    let matches = match cmd.try_get_matches_from_mut(&argv) {
         Ok(m) => m,
         Err(e) => usage_error(e, cmd, &argv),
     };
