@@ -117,6 +117,9 @@ fn env_args_and_cwd_reach_the_process() {
     c.assert_clean();
 }
 
+/// CVE-2024-21626. Checked against a broken brig: without `sys::cloexec_from` in
+/// `init::run`, fds the test harness inherited (10 and 251 that run) reached the probe and
+/// the test failed.
 #[test]
 fn only_stdio_reaches_the_process_unless_fds_are_preserved() {
     let mut c = Ctx::new("pr-fds");

@@ -261,6 +261,8 @@ fn no_pivot_still_jails_the_process() {
     c.assert_clean();
 }
 
+/// CVE-2021-30465. Checked against a broken brig: without RESOLVE_IN_ROOT in
+/// `rootfs::open_in_root`, the tmpfs went onto the host path and the test failed.
 #[test]
 fn a_symlinked_mount_destination_stays_inside_the_rootfs() {
     let mut c = Ctx::new("fs-symlink-escape");
@@ -286,6 +288,10 @@ fn a_symlinked_mount_destination_stays_inside_the_rootfs() {
     c.assert_clean();
 }
 
+/// CVE-2019-19921. Checked against a broken brig: without RESOLVE_NO_SYMLINKS in
+/// `rootfs::mount_fs`, `verified_proc` (O_NOFOLLOW) still refused /proc, with another
+/// message, and the test failed on it; with that O_NOFOLLOW removed too, create succeeded
+/// and the test failed.
 #[test]
 fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
     let mut c = Ctx::new("fs-proc-symlink");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -11,7 +11,6 @@ use std::sync::mpsc;
 use common::*;
 use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 use serde_json::{json, Value};
 
 #[test]
@@ -113,7 +112,8 @@ impl Agent {
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
-                let (state, fd) = receive_state(conn.as_raw_fd());
+                let (doc, fd) = recv_with_fd(&conn);
+                let state = serde_json::from_slice(&doc).expect("the state document is JSON");
                 let _ = tx.send(state);
                 std::thread::spawn(move || serve(fd, answer));
             }
@@ -127,24 +127,6 @@ impl Agent {
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("the agent got no state from brig")
     }
-}
-
-/// One message: the JSON document with the listener fd attached.
-fn receive_state(sock: RawFd) -> (Value, OwnedFd) {
-    let mut buf = vec![0u8; 65536];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::empty()).unwrap();
-    let mut fd = None;
-    for c in msg.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just gave us this fd; nothing else owns it.
-            fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
-        }
-    }
-    let n = msg.bytes;
-    let state = serde_json::from_slice(&buf[..n]).expect("the state document is JSON");
-    (state, fd.expect("the listener fd came with the state"))
 }
 
 /// Answer notifications; stop when the filter has no process left (POLLHUP).

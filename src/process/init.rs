@@ -72,7 +72,7 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
         .as_ref()
         .expect("validated: process is present");
     enter_cwd(process.cwd())?;
-    check_cwd()?;
+    check_cwd(process.cwd())?;
     let env = environment(cfg)?;
     let args = process.args().as_ref().expect("validated");
     let exe = find_executable(&args[0], &env)?;
@@ -337,17 +337,22 @@ fn enter_cwd(cwd: &Path) -> Result<()> {
     nix::unistd::chdir(cwd).ctx(|| format!("chdir to cwd ({}) set in config.json", cwd.display()))
 }
 
-/// The cwd must be inside the container's root: a cwd reached through a leaked host fd
-/// would show as "(unreachable)" (CVE-2024-21626).
-fn check_cwd() -> Result<()> {
-    let cwd = nix::unistd::getcwd().ctx(|| "getcwd after entering cwd")?;
-    if !cwd.is_absolute() {
-        return Err(Error::msg(format!(
+/// The cwd must be inside the container's root: a cwd reached through an fd of the host
+/// would be outside it (CVE-2024-21626). The kernel shows such a cwd as "(unreachable)",
+/// which glibc's getcwd reports as ENOENT.
+fn check_cwd(cwd: &Path) -> Result<()> {
+    let outside = || {
+        Error::msg(format!(
             "current working directory is outside of container root: {}",
             cwd.display()
-        )));
+        ))
+    };
+    match nix::unistd::getcwd() {
+        Err(nix::errno::Errno::ENOENT) => Err(outside()),
+        Err(e) => Err(Error::os("getcwd after entering cwd", e)),
+        Ok(real) if !real.is_absolute() => Err(outside()),
+        Ok(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// The process environment: the spec's, then LISTEN_FDS, then HOME if it is missing.

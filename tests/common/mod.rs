@@ -260,6 +260,7 @@ impl Ctx {
             Vec::<PathBuf>::new(),
             "cgroup left behind"
         );
+        assert_host_dev_null_intact();
     }
 
     /// Wait (bounded) until the container reports a status.
@@ -321,4 +322,42 @@ pub fn mount<'a>(report: &'a Value, point: &str) -> Option<&'a Value> {
         .iter()
         .rev()
         .find(|m| m["mount_point"] == point)
+}
+
+/// The host's /dev/null as no container may leave it: the null device (char 1:3), owned
+/// by root, mode 0666. Checked by every `assert_clean`.
+pub fn assert_host_dev_null_intact() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = std::fs::metadata("/dev/null").unwrap();
+    assert!(m.file_type().is_char_device(), "host /dev/null: {m:?}");
+    assert_eq!(m.rdev(), libc::makedev(1, 3), "host /dev/null device");
+    assert_eq!((m.uid(), m.gid()), (0, 0), "host /dev/null owner");
+    assert_eq!(m.mode() & 0o7777, 0o666, "host /dev/null mode");
+}
+
+/// One message from a unix socket and the fd sent with it (SCM_RIGHTS), as a console
+/// socket or a seccomp agent receives them.
+pub fn recv_with_fd(sock: &impl std::os::fd::AsRawFd) -> (Vec<u8>, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+    let mut buf = vec![0u8; 65536];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the kernel just gave us this fd; nothing else owns it.
+            fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
+        }
+    }
+    let n = msg.bytes;
+    buf.truncate(n);
+    (buf, fd.expect("an fd came with the message"))
 }
