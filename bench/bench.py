@@ -358,9 +358,17 @@ def cleanup_runtime(rt):
     REAPER.sweep()
 
 
+def rotated(runtimes, n):
+    """Round n's order: each runtime goes first in turn. Moving a process into a v1 cgroup
+    waits for an RCU grace period unless another move happened just before, so a fixed
+    order would favour whoever follows the slowest runtime."""
+    k = n % len(runtimes)
+    return runtimes[k:] + runtimes[:k]
+
+
 def interleave(runtimes, rounds, fn, *args):
     for n in range(rounds):
-        for rt in runtimes:
+        for rt in rotated(runtimes, n):
             fn(rt, RESULTS, n, *args)
 
 
@@ -465,7 +473,7 @@ def run_all(a, runtimes, template):
     many = {rt.name: populate(rt, a.many, template) for rt in runtimes}
     interleave(runtimes, a.rounds, sc_list_many, template)
     for n in range(a.rounds):
-        for rt in runtimes:
+        for rt in rotated(runtimes, n):
             sc_state_many(rt, RESULTS, n, template, many[rt.name][a.many // 2])
     for rt in runtimes:
         cleanup_runtime(rt)

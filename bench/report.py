@@ -50,7 +50,7 @@ def main():
     for name, v in meta["versions"].items():
         w(f"- {name}: {v}\n")
     w(f"- Rounds: {args['rounds']} per scenario (e: {args['hundred_rounds']}, h: 2), "
-      "the runtimes interleaved (brig, crun, runc, brig, …).\n")
+      "the runtimes interleaved, each going first in turn.\n")
     w(f"- Errors: {meta['errors']}; cgroups left behind: {meta['leftover_cgroups']}.\n\n")
 
     w("## Method\n\n")
@@ -66,7 +66,11 @@ def main():
       "spawn to reap. CPU time is the stable figure on this shared 2-core machine; wall time\n"
       "is noisy. Peak RSS is `/usr/bin/time -f %M` around `run`: the largest resident set\n"
       "of the runtime and its children. \"wait\" in (b) is a wait4 on the container's init,\n"
-      "no polling.\n\n")
+      "no polling.\n\n"
+      "Wall time on this kernel is dominated by one wait all three runtimes share: the first\n"
+      "write of a pid to a v1 cgroup.procs waits for an RCU grace period (3 to 20 ms here,\n"
+      "seen with strace -T on brig and crun alike) unless another move happened just\n"
+      "before. The order of the runtimes rotates each round so none is favoured.\n\n")
 
     w("## Results (medians; min in brackets)\n\n")
     w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
