@@ -352,3 +352,34 @@ fn the_console_is_the_ptys_own_peer_not_a_path() {
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
 }
+
+/// A capability the spec grants but brig itself does not hold (its caller's bounding set
+/// lacks it, as CAP_SYS_RESOURCE in some sandboxes) cannot be given: create fails naming
+/// the capability and the field, instead of a bare capset EPERM.
+#[test]
+fn a_capability_brig_does_not_hold_is_an_error_naming_it() {
+    let mut c = Ctx::new("sec-cap-not-held");
+    for set in ["bounding", "effective", "permitted"] {
+        c.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SYS_NICE"));
+    }
+    c.set_args(&["true"]);
+    c.write_config();
+    let out = std::process::Command::new("setpriv")
+        .args(["--bounding-set", "-sys_nice", BRIG, "--root"])
+        .arg(&c.root)
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("process.capabilities.permitted: CAP_SYS_NICE cannot be granted"),
+        "{err}"
+    );
+    c.assert_clean();
+}

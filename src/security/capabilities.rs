@@ -91,12 +91,8 @@ impl CapSets {
 
     /// Effective, permitted and inheritable in one capset, then ambient where allowed.
     pub fn apply(&self) -> Result<()> {
-        crate::sys::capset(self.effective, self.permitted, self.inheritable).ctx(|| {
-            format!(
-                "capset (effective {:#x}, permitted {:#x}, inheritable {:#x})",
-                self.effective, self.permitted, self.inheritable
-            )
-        })?;
+        crate::sys::capset(self.effective, self.permitted, self.inheritable)
+            .map_err(|e| self.capset_error(e))?;
         // The kernel only allows ambient capabilities that are permitted and inheritable.
         let ambient = self.ambient & self.permitted & self.inheritable;
         for n in 0..=self.last_cap {
@@ -107,6 +103,53 @@ impl CapSets {
         }
         Ok(())
     }
+
+    /// What made capset refuse, in the spec's terms: a capability the init does not hold
+    /// itself (brig's own bounding set lacks it, as CAP_SYS_RESOURCE on some sandboxes),
+    /// or an effective one that is not permitted.
+    fn capset_error(&self, e: std::io::Error) -> Error {
+        let held = caps::read(None, caps::CapSet::Permitted)
+            .map(|set| set.iter().fold(0u64, |m, c| m | 1 << c.index()))
+            .unwrap_or(u64::MAX);
+        let missing = self.permitted & !held;
+        if missing != 0 {
+            return Error::config(
+                "process.capabilities.permitted",
+                format!(
+                    "{} cannot be granted: brig does not hold it (its own bounding set lacks it)",
+                    names(missing)
+                ),
+            );
+        }
+        let unpermitted = self.effective & !self.permitted;
+        if unpermitted != 0 {
+            return Error::config(
+                "process.capabilities.effective",
+                format!("{} is not in the permitted set", names(unpermitted)),
+            );
+        }
+        Error::os(
+            format!(
+                "capset (effective {:#x}, permitted {:#x}, inheritable {:#x})",
+                self.effective, self.permitted, self.inheritable
+            ),
+            e,
+        )
+    }
+}
+
+/// "CAP_CHOWN, CAP_KILL" for a mask.
+fn names(mask: u64) -> String {
+    (0..64u8)
+        .filter(|n| mask & (1 << n) != 0)
+        .map(|n| {
+            caps::all()
+                .into_iter()
+                .find(|c| c.index() == n)
+                .map_or_else(|| format!("capability {n}"), |c| c.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn drop_bounding_raw(n: u32) -> Result<()> {
