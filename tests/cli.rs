@@ -124,8 +124,8 @@ fn features_reports_what_brig_does() {
     assert_eq!(f["linux"]["seccomp"]["enabled"], true);
     let actions = f["linux"]["seccomp"]["actions"].as_array().unwrap();
     assert!(
-        !actions.contains(&serde_json::json!("SCMP_ACT_NOTIFY")),
-        "NOTIFY is refused, so not reported"
+        actions.contains(&serde_json::json!("SCMP_ACT_NOTIFY")),
+        "NOTIFY goes to the agent at listenerPath (tests/seccomp.rs checks every entry)"
     );
     assert_eq!(f["hooks"].as_array().unwrap().len(), 6);
 }
