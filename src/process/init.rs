@@ -236,8 +236,16 @@ fn enter_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     if !cfg.namespaces.needs_fork() {
         return Ok(());
     }
+    // brig must read InitPid before anything the init sends (Ready, SeccompFd, Hooks):
+    // until then it takes this first step for the init, and would wait for the wrong
+    // process. The init waits for the first step's end of this pipe to close, at its exit.
+    let (gate, gate_open) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe for the init's start")?;
     let pid = crate::sys::clone_fork(0).map_err(|e| Error::os("fork the container init", e))?;
     if pid == 0 {
+        drop(gate_open);
+        let mut byte = [0u8; 1];
+        while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&gate, &mut byte) {}
         return Ok(());
     }
     ch.send(&Msg::InitPid(pid))?;
