@@ -283,7 +283,11 @@ const SUBCOMMANDS: &[Subcommand] = &[
     (
         "events",
         "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
-        later,
+        |c| {
+            c.arg(opt("interval", "set the stats collection interval").default_value("5s"))
+                .arg(flag("stats", "display the container's stats then exit"))
+                .arg(id_arg())
+        },
     ),
     ("checkpoint", "checkpoint a running container", later),
     (

@@ -49,7 +49,7 @@ fn every_spelling_of_a_flag_is_accepted() {
 
 #[test]
 fn later_subcommands_exist_and_say_not_implemented() {
-    for sub in ["events", "checkpoint", "restore"] {
+    for sub in ["checkpoint", "restore"] {
         let out = std::process::Command::new(BRIG)
             .args(["--root", "/tmp/brig-it/none", sub, "x"])
             .output()

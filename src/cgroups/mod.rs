@@ -1,8 +1,10 @@
 //! cgroups behind one trait: placement on v1, hybrid and v2 hosts; on v1/hybrid the
-//! devices, memory, cpu, cpuset, pids and blkio resources, update and the freezer. What is
-//! not applied yet is refused by name (`check_supported`, and the v2 manager).
+//! devices, memory, cpu, cpuset, pids and blkio resources, update and the freezer; usage
+//! stats and OOM events (`stats.rs`). What is not applied yet is refused by name
+//! (`check_supported`, and the v2 manager).
 
 mod devices;
+pub mod stats;
 mod v1;
 mod v2;
 
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Context, Error, Result};
 
 pub use devices::DeviceRule;
+pub use stats::{OomWatch, Stats};
 
 /// Where a container's cgroup lives in each hierarchy, saved in the state so that every
 /// later command uses what `create` chose.
@@ -43,6 +46,10 @@ pub trait CgroupManager {
     fn freeze(&self, frozen: bool) -> Result<()>;
     /// Remove the container's directories (they must hold no process).
     fn destroy(&self) -> Result<()>;
+    /// Resource usage read from the container's cgroup files (`events`).
+    fn stats(&self) -> Result<stats::Stats>;
+    /// Start watching for OOM kills in the container's cgroup (`events`).
+    fn oom_watch(&self) -> Result<stats::OomWatch>;
     fn paths(&self) -> &CgroupPaths;
 }
 

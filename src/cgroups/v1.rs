@@ -412,6 +412,18 @@ impl CgroupManager for Manager {
         first_err.map_or(Ok(()), Err)
     }
 
+    fn stats(&self) -> Result<super::Stats> {
+        let unified = self.paths.dirs.get("unified").map(PathBuf::as_path);
+        super::stats::read_v1(|c| self.dir_of(c), unified)
+    }
+
+    fn oom_watch(&self) -> Result<super::OomWatch> {
+        let dir = self
+            .dir_of("memory")
+            .ok_or_else(|| Error::msg("this host has no memory cgroup controller"))?;
+        super::OomWatch::v1(dir)
+    }
+
     fn paths(&self) -> &CgroupPaths {
         &self.paths
     }

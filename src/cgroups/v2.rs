@@ -101,6 +101,14 @@ impl CgroupManager for Manager {
         remove_dir(self.dir())
     }
 
+    fn stats(&self) -> Result<super::Stats> {
+        super::stats::read_v2(self.dir())
+    }
+
+    fn oom_watch(&self) -> Result<super::OomWatch> {
+        super::OomWatch::v2(self.dir())
+    }
+
     fn paths(&self) -> &CgroupPaths {
         &self.paths
     }

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
@@ -58,6 +59,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
         "update" => update::run(&g, sub),
         "resume" => pause::resume(&g, sub),
         "ps" => ps::run(&g, sub),
+        "events" => events::run(&g, sub),
         "spec" => spec::run(sub),
         "features" => features::run(),
         later => Err(Error::msg(format!(
