@@ -112,12 +112,196 @@ fn pause_freezes_and_resume_thaws() {
     c.assert_clean();
 }
 
+/// Whether a v1 hierarchy with this controller is mounted on this host.
+fn v1_mounted(controller: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(" - ").map(|(_, post)| post))
+        .filter(|post| post.starts_with("cgroup "))
+        .any(|post| {
+            post.split(' ')
+                .nth(2)
+                .is_some_and(|o| o.split(',').any(|c| c == controller))
+        })
+}
+
+/// This host's hugetlb files: the cgroup2 mount at /sys/fs/cgroup/unified (hybrid, as
+/// here, "hugetlb.2MB.max") or a v1 hierarchy ("hugetlb.2MB.limit_in_bytes").
+fn hugetlb_file(c: &Ctx, size: &str) -> String {
+    if v1_mounted("hugetlb") {
+        read(c, "hugetlb", &format!("hugetlb.{size}.limit_in_bytes"))
+    } else {
+        read(c, "unified", &format!("hugetlb.{size}.max"))
+    }
+}
+
 #[test]
-fn a_controller_brig_cannot_apply_yet_is_refused() {
-    let mut c = Ctx::new("cg-refused");
-    c.config["linux"]["resources"]["hugepageLimits"] =
-        json!([{"pageSize": "2MB", "limit": 2097152}]);
-    c.expect_create_error("linux.resources.hugepageLimits");
+fn hugepage_limits_are_written_and_sizes_checked_against_the_host() {
+    assert!(
+        std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").exists(),
+        "this test expects 2MB huge pages on the host"
+    );
+    let mut c = Ctx::new("cg-hugetlb");
+    c.set_args(&["sleep", "60"]);
+    let gigantic = std::path::Path::new("/sys/kernel/mm/hugepages/hugepages-1048576kB").exists();
+    // Limit 0 is written (no huge pages of that size), as runc does.
+    c.config["linux"]["resources"]["hugepageLimits"] = if gigantic {
+        json!([{"pageSize": "2MB", "limit": 4194304}, {"pageSize": "1GB", "limit": 0}])
+    } else {
+        json!([{"pageSize": "2MB", "limit": 4194304}])
+    };
+    assert!(
+        c.create().status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
+    assert_eq!(hugetlb_file(&c, "2MB"), "4194304");
+    if gigantic {
+        assert_eq!(hugetlb_file(&c, "1GB"), "0");
+    }
+    // update writes them too.
+    let mut child = c
+        .cmd()
+        .args(["update", "--resources", "-", &c.id])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        br#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}"#,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(hugetlb_file(&c, "2MB"), "0");
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+
+    // A size the host does not offer, and one that is not a size at all.
+    c.config["linux"]["resources"]["hugepageLimits"] = json!([
+        {"pageSize": "2MB", "limit": 2097152},
+        {"pageSize": "3MB", "limit": 3145728}
+    ]);
+    let err = c.expect_create_error("linux.resources.hugepageLimits[1].pageSize");
+    assert!(err.contains("2MB"), "lists the host's sizes: {err}");
+    c.config["linux"]["resources"]["hugepageLimits"] = json!([{"pageSize": "2 MB", "limit": 1}]);
+    c.expect_create_error("linux.resources.hugepageLimits[0].pageSize");
+}
+
+#[test]
+fn network_class_id_and_priorities_need_net_cls_and_net_prio() {
+    let mut c = Ctx::new("cg-net");
+    c.set_args(&["sleep", "60"]);
+    // classID 0 and no priorities: nothing asked, on any host.
+    c.config["linux"]["resources"]["network"] = json!({"classID": 0, "priorities": []});
+    assert!(
+        c.create().status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+    c.config["linux"]["resources"]["network"] =
+        json!({"classID": 1048577, "priorities": [{"name": "lo", "priority": 5}]});
+    if v1_mounted("net_cls") && v1_mounted("net_prio") {
+        assert!(
+            c.create().status.success(),
+            "{}",
+            std::fs::read_to_string(c.base.join("container.err")).unwrap()
+        );
+        assert_eq!(read(&c, "net_cls", "net_cls.classid"), "1048577");
+        assert!(read(&c, "net_prio", "net_prio.ifpriomap").contains("lo 5"));
+        assert!(c.brig(&["delete", &c.id]).status.success());
+        c.assert_clean();
+    } else {
+        // This host: net_cls and net_prio exist in the kernel but are not mounted.
+        let err = c.expect_create_error("linux.resources.network");
+        assert!(err.contains("net_cls"), "{err}");
+        c.config["linux"]["resources"]["network"] =
+            json!({"priorities": [{"name": "lo", "priority": 5}]});
+        let err = c.expect_create_error("linux.resources.network");
+        assert!(err.contains("net_prio"), "{err}");
+    }
+}
+
+#[test]
+fn rdma_limits_need_the_rdma_controller() {
+    let mut c = Ctx::new("cg-rdma");
+    c.set_args(&["sleep", "60"]);
+    // An entry without limits asks for nothing.
+    c.config["linux"]["resources"]["rdma"] = json!({"mlx4_0": {}});
+    assert!(
+        c.create().status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+    c.config["linux"]["resources"]["rdma"] =
+        json!({"mlx4_0": {"hcaHandles": 2, "hcaObjects": 2000}});
+    let unified_rdma = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        .is_ok_and(|s| s.split_whitespace().any(|c| c == "rdma"));
+    if v1_mounted("rdma") || unified_rdma {
+        // The kernel accepts limits only for devices it has; without an RDMA device the
+        // write is refused and the error names the field.
+        let out = c.create();
+        if out.status.success() {
+            let dir = if v1_mounted("rdma") {
+                "rdma"
+            } else {
+                "unified"
+            };
+            assert!(read(&c, dir, "rdma.max").contains("mlx4_0 hca_handle=2 hca_object=2000"));
+            assert!(c.brig(&["delete", &c.id]).status.success());
+            c.assert_clean();
+        } else {
+            assert!(
+                stderr(&out).contains("linux.resources.rdma"),
+                "{}",
+                stderr(&out)
+            );
+            c.assert_clean();
+        }
+    } else {
+        // This host: the kernel has no rdma controller at all.
+        let err = c.expect_create_error("linux.resources.rdma");
+        assert!(err.contains("no rdma cgroup controller"), "{err}");
+    }
+}
+
+#[test]
+fn unified_keys_are_written_in_the_cgroup2_mount() {
+    let mut c = Ctx::new("cg-unified");
+    c.set_args(&["sleep", "60"]);
+    c.config["linux"]["resources"]["unified"] =
+        json!({"cgroup.max.descendants": "5", "hugetlb.2MB.max": "6291456"});
+    assert!(
+        c.create().status.success(),
+        "{}",
+        std::fs::read_to_string(c.base.join("container.err")).unwrap()
+    );
+    assert_eq!(read(&c, "unified", "cgroup.max.descendants"), "5");
+    assert_eq!(read(&c, "unified", "hugetlb.2MB.max"), "6291456");
+    assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+
+    // A file the cgroup does not have; a controller the cgroup2 mount does not offer here
+    // (memory is a v1 hierarchy on this host); names that would leave the directory.
+    for (key, needle) in [
+        ("hugetlb.3MB.max", "no such file"),
+        ("cgroup.no_such_file", "no such file"),
+        ("memory.max", "not available"),
+        ("../cgroup.procs", "controller.file"),
+        ("x/cgroup.procs", "controller.file"),
+        ("cgroup..procs", "controller.file"),
+    ] {
+        c.config["linux"]["resources"]["unified"] = json!({key: "1"});
+        // The log line quotes the message, so the key's quotes come escaped.
+        let err = c.expect_create_error(&format!(r#"linux.resources.unified[\"{key}\"]"#));
+        assert!(err.contains(needle), "{key}: {err}");
+    }
 }
 
 /// major:minor of this machine's first disk.

@@ -1,7 +1,8 @@
 //! cgroups behind one trait: placement on v1, hybrid and v2 hosts; on v1/hybrid the
-//! devices, memory, cpu, cpuset, pids and blkio resources, update and the freezer; usage
-//! stats and OOM events (`stats.rs`). What is not applied yet is refused by name
-//! (`check_supported`, and the v2 manager).
+//! devices, memory, cpu, cpuset, pids, blkio, hugetlb, net_cls/net_prio and rdma resources
+//! and the `unified` map (in the cgroup2 mount), update and the freezer; usage stats and
+//! OOM events (`stats.rs`). A controller the host lacks is an error naming the field only
+//! when the config asks for it; what the v2 manager does not apply yet is refused by name.
 
 mod devices;
 pub mod stats;
@@ -109,26 +110,196 @@ fn is_unified() -> bool {
         .unwrap_or(false)
 }
 
-/// Refuse resource fields this milestone does not apply yet, naming the first one.
+/// Check what can be judged from the config alone: hugepage size strings and `unified`
+/// key names (which become file names in the container's cgroup). Whether this host has
+/// the controllers is checked when the cgroup is created.
 pub fn check_supported(res: &LinuxResources) -> Result<()> {
-    let later = [
-        (
-            "hugepageLimits",
-            res.hugepage_limits()
-                .as_ref()
-                .is_some_and(|h| !h.is_empty()),
-        ),
-        ("network", res.network().is_some()),
-        ("rdma", res.rdma().as_ref().is_some_and(|r| !r.is_empty())),
-        (
-            "unified",
-            res.unified().as_ref().is_some_and(|u| !u.is_empty()),
-        ),
-    ];
-    match later.iter().find(|(_, set)| *set) {
-        Some((field, _)) => Err(Error::Unsupported(format!("linux.resources.{field}"))),
-        None => Ok(()),
+    for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
+        if parse_page_size(h.page_size()).is_none() {
+            return Err(Error::config(
+                format!("linux.resources.hugepageLimits[{i}].pageSize"),
+                format!(
+                    "{:?} is not a page size such as \"2MB\" or \"1GB\"",
+                    h.page_size()
+                ),
+            ));
+        }
     }
+    for key in res.unified().iter().flat_map(|u| u.keys()) {
+        let bad = key.contains('/')
+            || key.contains("..")
+            || key.contains('\0')
+            || key.split('.').count() < 2
+            || key.split('.').any(str::is_empty);
+        if bad {
+            return Err(Error::config(
+                unified_field(key),
+                "must name a file of the container's cgroup (\"controller.file\", no \"/\" or \"..\")",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `linux.resources.unified["key"]`
+fn unified_field(key: &str) -> String {
+    format!("linux.resources.unified[{key:?}]")
+}
+
+/// "2MB" → bytes; the spellings the kernel uses in hugetlb file names (KB, MB, GB), and
+/// the B/TB/PB ones runc also prints.
+fn parse_page_size(s: &str) -> Option<u64> {
+    let digits = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let shift = match unit {
+        "B" => 0,
+        "KB" => 10,
+        "MB" => 20,
+        "GB" => 30,
+        "TB" => 40,
+        "PB" => 50,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift).filter(|&b| b > 0)
+}
+
+/// A size in bytes as the kernel spells it in hugetlb file names: "2MB", "1GB", "64KB".
+fn page_size_name(bytes: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut n = bytes;
+    let mut i = 0;
+    while n >= 1024 && n % 1024 == 0 && i + 1 < units.len() {
+        n /= 1024;
+        i += 1;
+    }
+    format!("{n}{}", units[i])
+}
+
+/// The huge page sizes this host offers (/sys/kernel/mm/hugepages/hugepages-2048kB → "2MB").
+fn host_page_sizes() -> Vec<String> {
+    let mut sizes: Vec<u64> = std::fs::read_dir("/sys/kernel/mm/hugepages")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let kb: u64 = name
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
+            Some(kb * 1024)
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes.into_iter().map(page_size_name).collect()
+}
+
+/// Check each hugepageLimits entry against the host's page sizes; the kernel's name of
+/// each size with its limit.
+fn hugepage_limits(limits: &[oci_spec::runtime::LinuxHugepageLimit]) -> Result<Vec<(String, i64)>> {
+    let host = host_page_sizes();
+    limits
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let name = parse_page_size(h.page_size())
+                .map(page_size_name)
+                .filter(|n| host.contains(n))
+                .ok_or_else(|| {
+                    Error::config(
+                        format!("linux.resources.hugepageLimits[{i}].pageSize"),
+                        format!(
+                            "{:?}: this host's huge page sizes are {}",
+                            h.page_size(),
+                            if host.is_empty() {
+                                "none".to_string()
+                            } else {
+                                host.join(", ")
+                            }
+                        ),
+                    )
+                })?;
+            Ok((name, h.limit()))
+        })
+        .collect()
+}
+
+/// rdma.max lines ("mlx4_0 hca_handle=2 hca_object=2000"), sorted by device; entries that
+/// set neither limit are skipped.
+fn rdma_lines(
+    rdma: &std::collections::HashMap<String, oci_spec::runtime::LinuxRdma>,
+) -> Vec<String> {
+    let mut lines: Vec<String> = rdma
+        .iter()
+        .filter(|(_, l)| l.hca_handles().is_some() || l.hca_objects().is_some())
+        .map(|(dev, l)| {
+            let mut line = dev.clone();
+            if let Some(h) = l.hca_handles() {
+                line.push_str(&format!(" hca_handle={h}"));
+            }
+            if let Some(o) = l.hca_objects() {
+                line.push_str(&format!(" hca_object={o}"));
+            }
+            line
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Make `controller` available in `dir` of a cgroup2 hierarchy mounted at `mount`: it must
+/// be in the mount's cgroup.controllers, and is enabled in cgroup.subtree_control of every
+/// ancestor from the mount down to `dir`'s parent.
+fn enable_v2_controller(mount: &Path, dir: &Path, controller: &str) -> Result<()> {
+    let has = |file: &Path| {
+        std::fs::read_to_string(file).is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
+    };
+    if !has(&mount.join("cgroup.controllers")) {
+        return Err(Error::msg(format!(
+            "the {controller} controller is not available in the cgroup2 hierarchy at {}",
+            mount.display()
+        )));
+    }
+    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
+    // The ancestors are the mount and each prefix of `rel` short of `dir` itself.
+    let mut ancestor = mount.to_path_buf();
+    for part in rel.components() {
+        let control = ancestor.join("cgroup.subtree_control");
+        if !has(&control) {
+            write(&control, &format!("+{controller}"))?;
+        }
+        ancestor.push(part);
+    }
+    Ok(())
+}
+
+/// The `unified` map written into a cgroup2 directory: each key's controller is enabled
+/// first (cgroup.* keys need none), and a key without a file is an error naming it.
+fn write_unified(
+    mount: &Path,
+    dir: &Path,
+    map: &std::collections::HashMap<String, String>,
+) -> Result<()> {
+    let mut keys: Vec<_> = map.iter().collect();
+    keys.sort();
+    for (key, value) in keys {
+        let field = unified_field(key);
+        let controller = key.split('.').next().unwrap_or_default();
+        if controller != "cgroup" {
+            enable_v2_controller(mount, dir, controller).map_err(|e| e.wrap(&field))?;
+        }
+        let file = dir.join(key);
+        if !file.exists() {
+            return Err(Error::config(
+                field,
+                format!("{} has no such file", dir.display()),
+            ));
+        }
+        write(&file, value).map_err(|e| e.wrap(&field))?;
+    }
+    Ok(())
 }
 
 /// mkdir -p of a new container's cgroup, reporting the directory that failed.
@@ -187,4 +358,70 @@ fn remove_dir(dir: &Path) -> Result<()> {
         }
     }
     std::fs::remove_dir(dir).ctx(|| format!("remove cgroup {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_parse_and_print_as_the_kernel_names_them() {
+        assert_eq!(parse_page_size("2MB"), Some(2 << 20));
+        assert_eq!(parse_page_size("1GB"), Some(1 << 30));
+        assert_eq!(parse_page_size("64KB"), Some(64 << 10));
+        for bad in ["", "2", "MB", "2 MB", "2mb", "0MB", "-2MB", "2MiB"] {
+            assert_eq!(parse_page_size(bad), None, "{bad:?}");
+        }
+        assert_eq!(page_size_name(2 << 20), "2MB");
+        assert_eq!(page_size_name(1 << 30), "1GB");
+        assert_eq!(page_size_name(64 << 10), "64KB");
+        assert_eq!(page_size_name(2048 << 10), "2MB");
+    }
+
+    #[test]
+    fn rdma_lines_skip_entries_without_limits() {
+        let rdma: std::collections::HashMap<String, oci_spec::runtime::LinuxRdma> =
+            serde_json::from_str(
+                r#"{"mlx5_1": {"hcaObjects": 7}, "mlx4_0": {"hcaHandles": 2, "hcaObjects": 2000}, "none": {}}"#,
+            )
+            .unwrap();
+        assert_eq!(
+            rdma_lines(&rdma),
+            ["mlx4_0 hca_handle=2 hca_object=2000", "mlx5_1 hca_object=7"]
+        );
+    }
+
+    #[test]
+    fn unified_keys_and_page_sizes_are_checked_before_anything_is_created() {
+        let res = |json: &str| -> LinuxResources { serde_json::from_str(json).unwrap() };
+        assert!(check_supported(&res(
+            r#"{"unified": {"cgroup.max.descendants": "5", "hugetlb.2MB.max": "1"}}"#
+        ))
+        .is_ok());
+        for key in [
+            "../cgroup.procs",
+            "a/b.c",
+            "memory",
+            "cgroup..procs",
+            ".x",
+            "",
+        ] {
+            let err = check_supported(&res(&format!(r#"{{"unified": {{"{key}": "1"}}}}"#)))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("linux.resources.unified[{key:?}]")),
+                "{key}: {err}"
+            );
+        }
+        let err = check_supported(&res(
+            r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 1}, {"pageSize": "huge", "limit": 1}]}"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("linux.resources.hugepageLimits[1].pageSize"),
+            "{err}"
+        );
+    }
 }

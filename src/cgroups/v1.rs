@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 
 use super::{
-    create_dir, devices, in_field, read_pids, remove_dir, wait_for, write, CgroupManager,
-    CgroupPaths,
+    create_dir, devices, enable_v2_controller, hugepage_limits, in_field, rdma_lines, read_pids,
+    remove_dir, unified_field, wait_for, write, write_unified, CgroupManager, CgroupPaths,
 };
 use crate::error::{Error, Result};
 
@@ -309,7 +309,110 @@ impl Manager {
         Ok(())
     }
 
-    /// memory, cpu, pids and blkio: what both create and update set.
+    /// The container's directory in the cgroup2 mount of a hybrid host, with that mount.
+    fn unified(&self) -> Option<(&PathBuf, &PathBuf)> {
+        Some((
+            self.paths.dirs.get("unified")?,
+            self.paths.mounts.get("unified")?,
+        ))
+    }
+
+    /// A controller from a v1 hierarchy (`v1` = true, with its file names) or, failing that,
+    /// from the cgroup2 mount of a hybrid host where it is then enabled down to the
+    /// container's directory.
+    fn v1_or_unified(&self, controller: &str, field: &str) -> Result<(PathBuf, bool)> {
+        if let Some(dir) = self.dir_of(controller) {
+            return Ok((dir.clone(), true));
+        }
+        let no_controller = || {
+            Error::config(
+                field,
+                format!("this host has no {controller} cgroup controller"),
+            )
+        };
+        let (dir, mount) = self.unified().ok_or_else(no_controller)?;
+        let offered = std::fs::read_to_string(mount.join("cgroup.controllers"))
+            .is_ok_and(|s| s.split_whitespace().any(|c| c == controller));
+        if !offered {
+            return Err(no_controller());
+        }
+        enable_v2_controller(mount, dir, controller).map_err(in_field(field))?;
+        Ok((dir.clone(), false))
+    }
+
+    /// hugetlb.<size>.limit_in_bytes in a v1 hierarchy, hugetlb.<size>.max in the unified
+    /// mount (where hybrid hosts such as this one have it). Limit 0 is written as runc does:
+    /// it forbids huge pages of that size.
+    fn apply_hugetlb(&self, limits: &[oci_spec::runtime::LinuxHugepageLimit]) -> Result<()> {
+        let field = "linux.resources.hugepageLimits";
+        let sizes = hugepage_limits(limits)?;
+        let (dir, v1) = self.v1_or_unified("hugetlb", field)?;
+        for (size, limit) in sizes {
+            let file = if v1 {
+                format!("hugetlb.{size}.limit_in_bytes")
+            } else {
+                format!("hugetlb.{size}.max")
+            };
+            let value = if limit < 0 && !v1 {
+                "max".to_string()
+            } else {
+                limit.to_string()
+            };
+            write(&dir.join(file), &value).map_err(in_field(field))?;
+        }
+        Ok(())
+    }
+
+    /// net_cls.classid (0 means unset, as in runc) and one net_prio.ifpriomap line per
+    /// interface.
+    fn apply_network(&self, n: &oci_spec::runtime::LinuxNetwork) -> Result<()> {
+        let field = "linux.resources.network";
+        if let Some(id) = n.class_id().filter(|&id| id != 0) {
+            let dir = self.require("net_cls", field)?;
+            write(&dir.join("net_cls.classid"), &id.to_string()).map_err(in_field(field))?;
+        }
+        for p in n.priorities().iter().flatten() {
+            let dir = self.require("net_prio", field)?;
+            write(
+                &dir.join("net_prio.ifpriomap"),
+                &format!("{} {}", p.name(), p.priority()),
+            )
+            .map_err(in_field(field))?;
+        }
+        Ok(())
+    }
+
+    fn apply_rdma(
+        &self,
+        rdma: &std::collections::HashMap<String, oci_spec::runtime::LinuxRdma>,
+    ) -> Result<()> {
+        let field = "linux.resources.rdma";
+        let lines = rdma_lines(rdma);
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let (dir, _) = self.v1_or_unified("rdma", field)?;
+        for line in lines {
+            write(&dir.join("rdma.max"), &line).map_err(in_field(field))?;
+        }
+        Ok(())
+    }
+
+    /// The cgroup v2 key/value map, written into the container's directory in the cgroup2
+    /// mount of a hybrid host.
+    fn apply_unified(&self, map: &std::collections::HashMap<String, String>) -> Result<()> {
+        let Some((dir, mount)) = self.unified() else {
+            let key = map.keys().min().map(String::as_str).unwrap_or_default();
+            return Err(Error::config(
+                unified_field(key),
+                "this host has no cgroup2 (unified) hierarchy",
+            ));
+        };
+        write_unified(mount, dir, map)
+    }
+
+    /// memory, cpu, pids, blkio, hugetlb, network, rdma and `unified`: what both create and
+    /// update set.
     fn apply_limits(&self, res: &LinuxResources) -> Result<()> {
         if let Some(m) = res.memory() {
             self.apply_memory(m)
@@ -330,6 +433,19 @@ impl Manager {
         if let Some(b) = res.block_io() {
             self.apply_block_io(b)
                 .map_err(in_field("linux.resources.blockIO"))?;
+        }
+        if let Some(h) = res.hugepage_limits().as_deref().filter(|h| !h.is_empty()) {
+            self.apply_hugetlb(h)?;
+        }
+        if let Some(n) = res.network() {
+            self.apply_network(n)?;
+        }
+        if let Some(r) = res.rdma() {
+            self.apply_rdma(r)?;
+        }
+        // Last, as in runc: the raw files win over the typed fields.
+        if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
+            self.apply_unified(u)?;
         }
         Ok(())
     }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{create_dir, read_pids, remove_dir, wait_for, write, CgroupManager, CgroupPaths};
+use super::{
+    create_dir, enable_v2_controller, hugepage_limits, in_field, rdma_lines, read_pids, remove_dir,
+    wait_for, write, write_unified, CgroupManager, CgroupPaths,
+};
 use crate::error::{Error, Result};
 
 pub struct Manager {
@@ -48,6 +51,52 @@ impl Manager {
     }
 }
 
+impl Manager {
+    /// hugetlb, rdma and the `unified` map (not yet run on a v2 host). v2 has no net_cls or
+    /// net_prio, so `network` is an error when it asks for something.
+    fn apply_v2_files(&self, r: &LinuxResources) -> Result<()> {
+        let mount = Path::new(super::CGROUP_ROOT);
+        let dir = self.dir();
+        if let Some(h) = r.hugepage_limits().as_deref().filter(|h| !h.is_empty()) {
+            let field = "linux.resources.hugepageLimits";
+            let sizes = hugepage_limits(h)?;
+            enable_v2_controller(mount, dir, "hugetlb").map_err(|e| e.wrap(field))?;
+            for (size, limit) in sizes {
+                let value = if limit < 0 {
+                    "max".to_string()
+                } else {
+                    limit.to_string()
+                };
+                write(&dir.join(format!("hugetlb.{size}.max")), &value).map_err(in_field(field))?;
+            }
+        }
+        if let Some(n) = r.network() {
+            if n.class_id().is_some_and(|id| id != 0)
+                || n.priorities().as_ref().is_some_and(|p| !p.is_empty())
+            {
+                return Err(Error::config(
+                    "linux.resources.network",
+                    "cgroup v2 has no net_cls or net_prio controller",
+                ));
+            }
+        }
+        if let Some(rdma) = r.rdma() {
+            let lines = rdma_lines(rdma);
+            if !lines.is_empty() {
+                let field = "linux.resources.rdma";
+                enable_v2_controller(mount, dir, "rdma").map_err(|e| e.wrap(field))?;
+                for line in lines {
+                    write(&dir.join("rdma.max"), &line).map_err(in_field(field))?;
+                }
+            }
+        }
+        if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
+            write_unified(mount, dir, u)?;
+        }
+        Ok(())
+    }
+}
+
 impl CgroupManager for Manager {
     fn create(&self, resources: Option<&LinuxResources>) -> Result<()> {
         if resources
@@ -71,7 +120,11 @@ impl CgroupManager for Manager {
                 )));
             }
         }
-        create_dir(self.dir())
+        create_dir(self.dir())?;
+        if let Some(r) = resources {
+            self.apply_v2_files(r)?;
+        }
+        Ok(())
     }
 
     fn update(&self, _resources: &LinuxResources) -> Result<()> {
