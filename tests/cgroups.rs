@@ -410,3 +410,34 @@ fn update_changes_a_running_containers_limits() {
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
 }
+
+#[test]
+fn the_systemd_driver_says_systemd_is_not_running() {
+    assert!(
+        !std::path::Path::new("/run/systemd/system").exists(),
+        "this test is for hosts without systemd"
+    );
+    let mut c = Ctx::new("cg-systemd");
+    for (path, also) in [
+        ("system.slice:brigtest:abc", None),
+        ("/brig-test-not-systemd-form", Some("slice:prefix:name")),
+        ("a--b.slice:brigtest:abc", Some("linux.cgroupsPath")),
+    ] {
+        c.config["linux"]["cgroupsPath"] = json!(path);
+        c.write_config();
+        let out = c
+            .cmd()
+            .args(["--systemd-cgroup", "create", "--bundle"])
+            .arg(&c.bundle)
+            .arg(&c.id)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("systemd is not running"), "{path}: {err}");
+        if let Some(also) = also {
+            assert!(err.contains(also), "{path}: {err}");
+        }
+        c.assert_clean();
+    }
+}

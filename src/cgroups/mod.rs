@@ -6,6 +6,7 @@
 
 mod devices;
 pub mod stats;
+pub mod systemd;
 mod v1;
 mod v2;
 
@@ -63,10 +64,43 @@ pub fn for_new_container(
     systemd: bool,
 ) -> Result<Box<dyn CgroupManager>> {
     if systemd {
-        return Err(Error::msg(
-            "--systemd-cgroup: systemd is not running on this host (the systemd cgroup driver needs it); use the cgroupfs driver",
-        ));
+        return Err(systemd_driver(cgroups_path, id));
     }
+    let rel = cgroupfs_path(cgroups_path, id)?;
+    if is_unified() {
+        Ok(Box::new(v2::Manager::new(&rel)?))
+    } else {
+        Ok(Box::new(v1::Manager::new(&rel)?))
+    }
+}
+
+/// `--systemd-cgroup`: the path is parsed ("slice:prefix:name"), but the driver needs a
+/// running systemd, and brig does not have one yet either way.
+fn systemd_driver(cgroups_path: Option<&Path>, id: &str) -> Error {
+    let text = cgroups_path
+        .map(|p| p.to_string_lossy())
+        .unwrap_or_default();
+    let unit = systemd::Unit::parse(&text, id).and_then(|u| u.cgroup_path());
+    if systemd::running() {
+        return match unit {
+            Err(e) => e,
+            Ok(path) => Error::Unsupported(format!(
+                "--systemd-cgroup (the systemd cgroup driver, for {})",
+                path.display()
+            )),
+        };
+    }
+    let mut msg = "--systemd-cgroup: systemd is not running on this host (the systemd cgroup driver needs it); use the cgroupfs driver".to_string();
+    if let Err(e) = unit {
+        msg.push_str(&format!("; also {e}"));
+    }
+    Error::msg(msg)
+}
+
+/// The cgroupfs driver's path, as runc's: absolute is taken from each hierarchy's root,
+/// relative is under the caller's own cgroup, and empty is the container id (relative).
+/// `..` is refused rather than cleaned away.
+fn cgroupfs_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
     let rel = match cgroups_path {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from(id),
@@ -86,11 +120,21 @@ pub fn for_new_container(
             "must not contain a NUL byte",
         ));
     }
-    if is_unified() {
-        Ok(Box::new(v2::Manager::new(&rel)?))
+    Ok(rel)
+}
+
+/// Where the container's cgroup goes inside one hierarchy, relative to its root: `rel`
+/// itself when absolute, else under `own` (the caller's cgroup there, "/" if unknown).
+fn place(rel: &Path, own: Option<&str>) -> PathBuf {
+    let base = Path::new(if rel.is_absolute() {
+        "/"
     } else {
-        Ok(Box::new(v1::Manager::new(&rel)?))
-    }
+        own.unwrap_or("/")
+    });
+    let path = base.join(rel);
+    path.strip_prefix("/")
+        .map(Path::to_path_buf)
+        .unwrap_or(path)
 }
 
 /// The manager of an existing container, from its saved paths.

@@ -98,6 +98,35 @@ fn own_cgroups() -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
+/// The container's directory and the mount point of each hierarchy; `own` is the caller's
+/// cgroup per hierarchy (from /proc/self/cgroup), used for a relative `rel`.
+fn container_dirs(
+    rel: &Path,
+    hierarchies: Vec<Hierarchy>,
+    own: &BTreeMap<String, String>,
+) -> (BTreeMap<String, PathBuf>, BTreeMap<String, PathBuf>) {
+    let mut dirs = BTreeMap::new();
+    let mut mounts = BTreeMap::new();
+    for h in hierarchies {
+        // Controller lists may be spelled in another order ("cpuacct,cpu").
+        let mine = own
+            .iter()
+            .find(|(name, _)| same_controllers(name, &h.name))
+            .map(|(_, path)| path.as_str());
+        dirs.insert(h.name.clone(), h.mount.join(super::place(rel, mine)));
+        mounts.insert(h.name, h.mount);
+    }
+    (dirs, mounts)
+}
+
+fn same_controllers(a: &str, b: &str) -> bool {
+    let mut a: Vec<&str> = a.split(',').collect();
+    let mut b: Vec<&str> = b.split(',').collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
 impl Manager {
     pub fn new(rel: &Path) -> Result<Manager> {
         let own = if rel.is_absolute() {
@@ -105,19 +134,7 @@ impl Manager {
         } else {
             own_cgroups()?
         };
-        let mut dirs = BTreeMap::new();
-        let mut mounts = BTreeMap::new();
-        for h in hierarchies()? {
-            let base = if rel.is_absolute() {
-                PathBuf::from("/")
-            } else {
-                PathBuf::from(own.get(&h.name).map(String::as_str).unwrap_or("/"))
-            };
-            let path = base.join(rel);
-            let path = path.strip_prefix("/").unwrap_or(&path);
-            dirs.insert(h.name.clone(), h.mount.join(path));
-            mounts.insert(h.name, h.mount);
-        }
+        let (dirs, mounts) = container_dirs(rel, hierarchies()?, &own);
         if dirs.is_empty() {
             return Err(Error::msg(
                 "no cgroup hierarchy is mounted under /sys/fs/cgroup",
@@ -560,4 +577,92 @@ fn inherit_from_parent(dir: &Path, file: &str) -> Result<()> {
         return Ok(());
     }
     write(&dir.join(file), value.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hierarchies() -> Vec<Hierarchy> {
+        [
+            ("cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct"),
+            ("memory", "/sys/fs/cgroup/memory"),
+            ("name=systemd", "/sys/fs/cgroup/systemd"),
+            ("unified", "/sys/fs/cgroup/unified"),
+        ]
+        .into_iter()
+        .map(|(name, mount)| Hierarchy {
+            name: name.into(),
+            mount: mount.into(),
+        })
+        .collect()
+    }
+
+    /// The caller's cgroups, as /proc/self/cgroup would give them.
+    fn own() -> BTreeMap<String, String> {
+        [
+            ("cpuacct,cpu", "/"),
+            ("memory", "/session/abc"),
+            ("name=systemd", "/user.slice"),
+            ("unified", "/"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.into(), b.into()))
+        .collect()
+    }
+
+    fn dir(rel: &str, hierarchy: &str) -> String {
+        let (dirs, _) = container_dirs(Path::new(rel), hierarchies(), &own());
+        dirs[hierarchy].display().to_string()
+    }
+
+    #[test]
+    fn absolute_paths_start_at_each_hierarchys_root() {
+        assert_eq!(dir("/brig/c1", "memory"), "/sys/fs/cgroup/memory/brig/c1");
+        assert_eq!(
+            dir("/brig/c1", "cpu,cpuacct"),
+            "/sys/fs/cgroup/cpu,cpuacct/brig/c1"
+        );
+        assert_eq!(dir("/brig/c1", "unified"), "/sys/fs/cgroup/unified/brig/c1");
+    }
+
+    #[test]
+    fn relative_paths_go_under_the_callers_own_cgroup() {
+        assert_eq!(
+            dir("pod/c1", "memory"),
+            "/sys/fs/cgroup/memory/session/abc/pod/c1"
+        );
+        assert_eq!(
+            dir("pod/c1", "cpu,cpuacct"),
+            "/sys/fs/cgroup/cpu,cpuacct/pod/c1"
+        );
+        assert_eq!(
+            dir("pod/c1", "name=systemd"),
+            "/sys/fs/cgroup/systemd/user.slice/pod/c1"
+        );
+        assert_eq!(dir("pod/c1", "unified"), "/sys/fs/cgroup/unified/pod/c1");
+    }
+
+    #[test]
+    fn an_empty_path_is_the_id_under_the_callers_own_cgroup() {
+        let rel = super::super::cgroupfs_path(Some(Path::new("")), "ctr1").unwrap();
+        assert_eq!(rel, Path::new("ctr1"));
+        let rel = super::super::cgroupfs_path(None, "ctr1").unwrap();
+        let (dirs, _) = container_dirs(&rel, hierarchies(), &own());
+        assert_eq!(
+            dirs["memory"],
+            Path::new("/sys/fs/cgroup/memory/session/abc/ctr1")
+        );
+        assert_eq!(
+            dirs["name=systemd"],
+            Path::new("/sys/fs/cgroup/systemd/user.slice/ctr1")
+        );
+        for bad in ["../x", "/a/../../b", "a/.."] {
+            let err = super::super::cgroupfs_path(Some(Path::new(bad)), "c").unwrap_err();
+            assert!(
+                err.to_string().contains("linux.cgroupsPath"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

@@ -19,19 +19,16 @@ const KEY: &str = "unified";
 
 impl Manager {
     pub fn new(rel: &Path) -> Result<Manager> {
-        let base = if rel.is_absolute() {
-            PathBuf::from("/")
+        let own = if rel.is_absolute() {
+            None
         } else {
             let text = std::fs::read_to_string("/proc/self/cgroup")
                 .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
-            let own = text
-                .lines()
+            text.lines()
                 .find_map(|l| l.strip_prefix("0::"))
-                .unwrap_or("/");
-            PathBuf::from(own)
+                .map(str::to_string)
         };
-        let path = base.join(rel);
-        let dir = Path::new(super::CGROUP_ROOT).join(path.strip_prefix("/").unwrap_or(&path));
+        let dir = Path::new(super::CGROUP_ROOT).join(super::place(rel, own.as_deref()));
         let mounts = BTreeMap::from([(KEY.to_string(), PathBuf::from(super::CGROUP_ROOT))]);
         Ok(Manager {
             paths: CgroupPaths {
