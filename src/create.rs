@@ -103,6 +103,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             console: console_for_init,
             create_hooks: has_create_hooks
                 .then_some(&run_create_hooks as &dyn Fn(i32) -> Result<String>),
+            idmapped: crate::rootfs::prepare_idmapped(spec, &bundle.dir)?,
         };
         process::spawn(&cfg, cgroup.as_ref())
     })();

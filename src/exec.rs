@@ -88,6 +88,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         caps,
         console: console_for_init,
         create_hooks: None,
+        idmapped: Vec::new(),
     };
     let spawned = process::spawn(&cfg, cgroup.as_ref())?;
     crate::crash::point("exec: process ready");

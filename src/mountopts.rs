@@ -29,6 +29,8 @@ pub struct MountOptions {
     pub attr_clr: u64,
     /// Everything else, passed to the filesystem as its data string.
     pub data: Vec<String>,
+    /// `idmap` (Some(false)) or `ridmap` (Some(true)): an idmapped bind mount.
+    pub idmap: Option<bool>,
 }
 
 impl Default for MountOptions {
@@ -40,6 +42,7 @@ impl Default for MountOptions {
             attr_set: 0,
             attr_clr: 0,
             data: Vec::new(),
+            idmap: None,
         }
     }
 }
@@ -143,6 +146,8 @@ pub fn known_names() -> Vec<&'static str> {
         "ratime",
         "rnorelatime",
         "rnostrictatime",
+        "idmap",
+        "ridmap",
     ]);
     names.extend([
         "private",
@@ -183,17 +188,23 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
         } else if let Some(p) = propagation(name) {
             o.propagation.push(p);
         } else if let Some(&(_, clears, a)) = RECURSIVE.iter().find(|f| f.0 == name) {
+            // The last of a pair (`rro` then `rrw`) wins.
             if clears {
+                o.attr_set &= !a;
                 o.attr_clr |= a
             } else {
+                o.attr_clr &= !a;
                 o.attr_set |= a
             }
         } else if let Some(&(_, a)) = RECURSIVE_ATIME.iter().find(|f| f.0 == name) {
             o.attr_clr |= attr::ATIME_MASK;
-            o.attr_set |= a;
+            o.attr_set = (o.attr_set & !attr::ATIME_MASK) | a;
         } else if name == "ratime" || name == "rnorelatime" || name == "rnostrictatime" {
             o.attr_clr |= attr::ATIME_MASK;
-        } else if matches!(name, "tmpcopyup" | "idmap" | "ridmap") || name.starts_with("idmap=") {
+            o.attr_set &= !attr::ATIME_MASK;
+        } else if name == "idmap" || name == "ridmap" {
+            o.idmap = Some(name == "ridmap");
+        } else if name == "tmpcopyup" || name.starts_with("idmap=") {
             return Err(format!("mount option {name:?} is not supported yet"));
         } else if name.is_empty() {
             return Err("empty mount option".into());
@@ -241,5 +252,37 @@ mod tests {
     #[test]
     fn unsupported_options_are_errors() {
         assert!(parse(&["tmpcopyup".to_string()]).is_err());
+        assert!(parse(&["idmap=uids=0-1-10".to_string()]).is_err());
+    }
+
+    #[test]
+    fn the_last_recursive_option_of_a_pair_wins() {
+        let o = p(&["rro", "rrw"]);
+        assert_eq!((o.attr_set, o.attr_clr), (0, attr::RDONLY));
+        let o = p(&["rrw", "rro"]);
+        assert_eq!((o.attr_set, o.attr_clr), (attr::RDONLY, 0));
+        let o = p(&["rnoatime", "rstrictatime"]);
+        assert_eq!(
+            (o.attr_set, o.attr_clr),
+            (attr::STRICTATIME, attr::ATIME_MASK)
+        );
+    }
+
+    #[test]
+    fn idmap_options_are_recognised() {
+        assert_eq!(p(&["rbind", "idmap"]).idmap, Some(false));
+        assert_eq!(p(&["rbind", "ridmap"]).idmap, Some(true));
+        assert_eq!(p(&["rbind"]).idmap, None);
+        let names = known_names();
+        for name in [
+            "idmap",
+            "ridmap",
+            "rro",
+            "rnosymfollow",
+            "nosymfollow",
+            "ratime",
+        ] {
+            assert!(names.contains(&name), "{name}");
+        }
     }
 }

@@ -60,7 +60,7 @@ pub fn mount_all(cfg: &InitConfig) -> Result<()> {
         .unwrap_or_default();
     mkdir_all_in_root(root.as_fd(), &cwd).map_err(|e| e.wrap("create the process cwd"))?;
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        mount_entry(cfg, root.as_fd(), m)
+        mount_entry(cfg, root.as_fd(), i, m)
             .map_err(|e| e.wrap(&format!("mounts[{i}] ({})", m.destination().display())))?;
     }
     if mounts_dev_tmpfs(spec) {
@@ -328,13 +328,60 @@ fn check_real_destination(root: BorrowedFd, target: &OwnedFd, typ: &str) -> Resu
     }
 }
 
-fn mount_entry(cfg: &InitConfig, root: BorrowedFd, m: &Mount) -> Result<()> {
+/// On the host, before the init is forked: for each idmapped mount, a detached copy of
+/// its source (the tree below it too with `rbind`) that shows owners through the mount's
+/// `uidMappings`/`gidMappings`, or the container's own maps when the mount has none.
+/// Giving a mount an id mapping needs privileges in the host's user namespace, which the
+/// init in a new user namespace no longer has; it only moves the copy into place.
+pub fn prepare_idmapped(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>> {
+    let mut prepared = Vec::new();
+    let linux = spec.linux().as_ref();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts =
+            mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
+        let own = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+            maps.clone().filter(|v| !v.is_empty())
+        };
+        let (uid, gid) = (own(m.uid_mappings()), own(m.gid_mappings()));
+        if opts.idmap.is_none() && uid.is_none() && gid.is_none() {
+            continue;
+        }
+        let field = format!("mounts[{i}]");
+        let uid = uid
+            .or_else(|| linux.and_then(|l| own(l.uid_mappings())))
+            .unwrap_or_default();
+        let gid = gid
+            .or_else(|| linux.and_then(|l| own(l.gid_mappings())))
+            .unwrap_or_default();
+        let source = m.source().as_ref().ok_or_else(|| {
+            Error::config(format!("{field}.source"), "a bind mount needs a source")
+        })?;
+        let source = bundle.join(source);
+        let c_source = std::ffi::CString::new(source.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::config(format!("{field}.source"), "contains a NUL byte"))?;
+        let userns = crate::process::namespaces::userns_with_maps(&uid, &gid)
+            .map_err(|e| e.wrap(&format!("{field} (idmapped mount)")))?;
+        let tree = crate::sys::open_tree_clone(&c_source, opts.flags.contains(MsFlags::MS_REC))
+            .map_err(|e| Error::os(format!("{field}: open_tree {}", source.display()), e))?;
+        crate::sys::mount_setattr_idmap(tree.as_fd(), userns.as_fd(), opts.idmap == Some(true))
+            .map_err(|e| {
+                Error::os(
+                    format!("{field}: idmap {} (mount_setattr)", source.display()),
+                    e,
+                )
+            })?;
+        prepared.push((i, tree));
+    }
+    Ok(prepared)
+}
+
+fn mount_entry(cfg: &InitConfig, root: BorrowedFd, index: usize, m: &Mount) -> Result<()> {
     let opts = mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
     check_proc_destination(dest, if opts.is_bind() { "bind" } else { typ })?;
     let target = if opts.is_bind() {
-        bind_mount(cfg, root, m, &opts)?
+        bind_mount(cfg, root, index, m, &opts)?
     } else if typ == "cgroup" || typ == "cgroup2" {
         mount_cgroup(cfg, root, dest, &opts)?
     } else {
@@ -356,6 +403,7 @@ fn mount_entry(cfg: &InitConfig, root: BorrowedFd, m: &Mount) -> Result<()> {
 fn bind_mount(
     cfg: &InitConfig,
     root: BorrowedFd,
+    index: usize,
     m: &Mount,
     opts: &MountOptions,
 ) -> Result<OwnedFd> {
@@ -372,15 +420,20 @@ fn bind_mount(
         create_file_in_root(root, m.destination())?
     };
     check_real_destination(root, &target, "bind")?;
-    let rec = opts.flags & MsFlags::MS_REC;
-    mount(
-        Some(&source),
-        fd_path(&target).as_str(),
-        NONE,
-        MsFlags::MS_BIND | rec,
-        NONE,
-    )
-    .ctx(|| format!("bind mount {}", source.display()))?;
+    if let Some((_, tree)) = cfg.idmapped.iter().find(|(i, _)| *i == index) {
+        crate::sys::move_mount_fd(tree.as_fd(), target.as_fd())
+            .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
+    } else {
+        let rec = opts.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            fd_path(&target).as_str(),
+            NONE,
+            MsFlags::MS_BIND | rec,
+            NONE,
+        )
+        .ctx(|| format!("bind mount {}", source.display()))?;
+    }
     let top = reopen(root, m.destination())?;
     let flags = opts.remount_flags();
     if !flags.is_empty() {

@@ -174,11 +174,9 @@ fn validate(spec: &Spec) -> Result<()> {
                 format!("{:?} is not an absolute path", m.destination()),
             ));
         }
-        crate::mountopts::parse(m.options().as_deref().unwrap_or_default())
+        let opts = crate::mountopts::parse(m.options().as_deref().unwrap_or_default())
             .map_err(|e| Error::config(format!("mounts[{i}].options"), e))?;
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            return Err(Error::Unsupported(format!("mounts[{i}]: idmapped mounts")));
-        }
+        validate_idmapped_mount(spec, i, m, &opts)?;
     }
     for kind in crate::hooks::Kind::ALL {
         for (i, hook) in kind.of(spec).iter().enumerate() {
@@ -416,14 +414,108 @@ fn validate_linux(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
         crate::cgroups::check_supported(res)?;
         validate_resources(res)?;
     }
+    validate_time_offsets(spec, linux)?;
     let later = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.timeOffsets", linux.time_offsets().is_some()),
         ("linux.netDevices", linux.net_devices().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),
     ];
     if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
         return Err(Error::Unsupported((*field).into()));
+    }
+    Ok(())
+}
+
+/// `linux.timeOffsets`: only the clocks a time namespace offsets, and only for a new one.
+fn validate_time_offsets(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<()> {
+    let Some(offsets) = linux.time_offsets() else {
+        return Ok(());
+    };
+    for (clock, offset) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(Error::config(
+                format!("linux.timeOffsets.{clock}"),
+                "unknown clock (only \"monotonic\" and \"boottime\" can be offset)",
+            ));
+        }
+        if offset.nanosecs().is_some_and(|n| n >= 1_000_000_000) {
+            return Err(Error::config(
+                format!("linux.timeOffsets.{clock}.nanosecs"),
+                "must be less than 1000000000",
+            ));
+        }
+    }
+    let time = namespace(spec, LinuxNamespaceType::Time);
+    if offsets.is_empty() || time.is_some_and(|n| n.path().is_none()) {
+        return Ok(());
+    }
+    Err(Error::config(
+        "linux.timeOffsets",
+        if time.is_some() {
+            "offsets cannot be set on a time namespace joined by path"
+        } else {
+            "offsets need a new time namespace (linux.namespaces has no \"time\" entry)"
+        },
+    ))
+}
+
+/// An idmapped mount (`idmap`/`ridmap`, or `uidMappings`/`gidMappings` on the mount): a
+/// bind mount with both mappings, or the container's own when it has a new user namespace.
+fn validate_idmapped_mount(
+    spec: &Spec,
+    i: usize,
+    m: &oci_spec::runtime::Mount,
+    opts: &crate::mountopts::MountOptions,
+) -> Result<()> {
+    let given = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.as_ref().is_some_and(|v| !v.is_empty())
+    };
+    let (uid, gid) = (given(m.uid_mappings()), given(m.gid_mappings()));
+    if opts.idmap.is_none() && !uid && !gid {
+        return Ok(());
+    }
+    if uid != gid {
+        let missing = if uid { "gidMappings" } else { "uidMappings" };
+        return Err(Error::config(
+            format!("mounts[{i}].{missing}"),
+            "missing (an idmapped mount needs both uidMappings and gidMappings)",
+        ));
+    }
+    if !opts.is_bind() {
+        return Err(Error::config(
+            format!("mounts[{i}].options"),
+            "only bind mounts (bind or rbind) can be idmapped",
+        ));
+    }
+    if !uid {
+        let new_user =
+            namespace(spec, LinuxNamespaceType::User).is_some_and(|n| n.path().is_none());
+        if !new_user {
+            return Err(Error::config(
+                format!("mounts[{i}].uidMappings"),
+                "idmap without uidMappings/gidMappings needs a new user namespace to take the mappings from",
+            ));
+        }
+    }
+    for (field, maps) in [
+        ("uidMappings", m.uid_mappings()),
+        ("gidMappings", m.gid_mappings()),
+    ] {
+        for (j, map) in maps.iter().flatten().enumerate() {
+            if map.size() == 0 {
+                return Err(Error::config(
+                    format!("mounts[{i}].{field}[{j}].size"),
+                    "must not be zero",
+                ));
+            }
+            let end = |first: u32| u64::from(first) + u64::from(map.size());
+            if end(map.container_id()).max(end(map.host_id())) > u64::from(u32::MAX) {
+                return Err(Error::config(
+                    format!("mounts[{i}].{field}[{j}]"),
+                    "the range runs past the largest id (4294967294)",
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -530,10 +530,31 @@ fn corpus() -> Vec<Case> {
         config("mount-empty-option", "mounts[1].options", |c| {
             c["mounts"][1]["options"] = json!(["nosuid", ""])
         }),
-        config("mount-idmap", "mounts[7].options", |c| {
+        config("mount-idmap-no-userns", "mounts[7].uidMappings", |c| {
             push_mount(
                 c,
                 json!({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"]}),
+            )
+        }),
+        config("mount-idmap-half", "mounts[7].gidMappings", |c| {
+            push_mount(
+                c,
+                json!({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"],
+                       "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 10}]}),
+            )
+        }),
+        config("mount-idmap-not-bind", "mounts[7].options", |c| {
+            push_mount(
+                c,
+                json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+                       "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 10}],
+                       "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 10}]}),
+            )
+        }),
+        config("mount-idmap-syntax", "mounts[7].options", |c| {
+            push_mount(
+                c,
+                json!({"destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap=uids=0-1-10"]}),
             )
         }),
         config("mount-unknown-type", "mounts[7]", |c| {
@@ -706,7 +727,14 @@ fn corpus() -> Vec<Case> {
             c["linux"]["cgroupsPath"] = json!(42)
         }),
         // --- features refused by name ---------------------------------------------------
-        config("time-offsets", "linux.timeOffsets", |c| {
+        config("time-offsets-clock", "linux.timeOffsets.realtime", |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = json!({"realtime": {"secs": 1, "nanosecs": 0}})
+        }),
+        config("time-offsets-no-timens", "linux.timeOffsets", |c| {
             c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1, "nanosecs": 0}})
         }),
         config("intel-rdt", "linux.intelRdt", |c| {

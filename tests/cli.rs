@@ -112,6 +112,31 @@ fn features_reports_what_brig_does() {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert!(opts.contains(&"rro") && opts.contains(&"rbind") && opts.contains(&"nosymfollow"));
+    // Every recursive attribute and both idmap options work (tests/rootfs.rs).
+    for name in [
+        "rro",
+        "rrw",
+        "rnosuid",
+        "rsuid",
+        "rnodev",
+        "rdev",
+        "rnoexec",
+        "rexec",
+        "rnosymfollow",
+        "rsymfollow",
+        "rnoatime",
+        "ratime",
+        "rrelatime",
+        "rnorelatime",
+        "rnodiratime",
+        "rdiratime",
+        "rstrictatime",
+        "idmap",
+        "ridmap",
+    ] {
+        assert!(opts.contains(&name), "mountOptions lacks {name}");
+    }
+    assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
     assert!(
         !opts.contains(&"tmpcopyup"),
         "tmpcopyup is refused, so not reported"

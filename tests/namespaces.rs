@@ -165,3 +165,59 @@ fn user_cgroup_and_time_namespaces_are_joined_by_path() {
     assert!(a.brig(&["delete", "--force", &a.id]).status.success());
     a.assert_clean();
 }
+
+fn host_clock(id: nix::time::ClockId) -> f64 {
+    let t = nix::time::clock_gettime(id).unwrap();
+    t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9
+}
+
+#[test]
+fn time_offsets_shift_monotonic_and_boottime_inside() {
+    use nix::time::ClockId;
+    const MONO: f64 = 1_000_000.0;
+    const BOOT: f64 = 2_000_000.5;
+    let mut c = Ctx::new("ns-timeoffsets");
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
+    c.config["linux"]["timeOffsets"] = json!({
+        "monotonic": {"secs": 1_000_000, "nanosecs": 0},
+        "boottime": {"secs": 2_000_000, "nanosecs": 500_000_000}
+    });
+    let (mono_before, boot_before) = (
+        host_clock(ClockId::CLOCK_MONOTONIC),
+        host_clock(ClockId::CLOCK_BOOTTIME),
+    );
+    let r = c.probe(&["--try-read", "/proc/uptime"]);
+    let (mono_after, boot_after) = (
+        host_clock(ClockId::CLOCK_MONOTONIC),
+        host_clock(ClockId::CLOCK_BOOTTIME),
+    );
+    assert_ne!(ns(&r, "time"), host_ns("time"));
+    // Each value read inside lies between the host's readings before and after, shifted
+    // by the offset (whole seconds inside, and /proc/uptime has two decimals).
+    let uptime: f64 = r["readable"]["/proc/uptime"]["content"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        uptime >= boot_before + BOOT - 1.0 && uptime <= boot_after + BOOT + 1.0,
+        "/proc/uptime {uptime}, host boottime {boot_before}..{boot_after}"
+    );
+    for (clock, before, after, offset) in [
+        ("monotonic", mono_before, mono_after, MONO),
+        ("boottime", boot_before, boot_after, BOOT),
+    ] {
+        let inside = r["clocks"][clock].as_f64().unwrap();
+        assert!(
+            inside >= (before + offset).floor() - 1.0 && inside <= after + offset + 1.0,
+            "{clock}: {inside} inside, host {before}..{after}"
+        );
+    }
+    c.assert_clean();
+}

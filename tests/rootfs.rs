@@ -307,3 +307,279 @@ fn mounting_over_proc_files_is_refused() {
     c.config["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/core_pattern", "type": "bind", "source": "/etc/hostname", "options": ["bind"]}));
     c.expect_create_error("under /proc");
 }
+
+/// A tmpfs mounted on the host for a test, lazily unmounted when dropped (also on failure).
+struct HostTmpfs(std::path::PathBuf);
+
+impl HostTmpfs {
+    fn mount(at: &std::path::Path) -> HostTmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=1m",
+                "brig-test",
+                at.to_str().unwrap(),
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount a tmpfs on {}", at.display());
+        HostTmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for HostTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn mount_options(r: &Value, point: &str) -> Vec<String> {
+    let m = mount(r, point).unwrap_or_else(|| panic!("{point} is not mounted"));
+    m["options"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn recursive_attributes_reach_submounts_and_clear_again() {
+    let mut c = Ctx::new("fs-rattrs");
+    c.private_rootfs();
+    let vol = c.base.join("vol");
+    let _tmpfs = HostTmpfs::mount(&vol.join("sub"));
+    let all = [
+        "rbind",
+        "rnosuid",
+        "rnodev",
+        "rnoexec",
+        "rnoatime",
+        "rnodiratime",
+        "rnosymfollow",
+        "rro",
+    ];
+    let mut cleared: Vec<&str> = all.to_vec();
+    cleared.extend([
+        "rsuid",
+        "rdev",
+        "rexec",
+        "ratime",
+        "rdiratime",
+        "rsymfollow",
+        "rrw",
+    ]);
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    mounts.push(bind("/set", &vol, &all));
+    mounts.push(bind("/cleared", &vol, &cleared));
+    mounts.push(bind(
+        "/strict",
+        &vol,
+        &["rbind", "rnoatime", "rstrictatime"],
+    ));
+    mounts.push(bind("/relatime", &vol, &["rbind", "rnoatime", "rrelatime"]));
+    let r = c.probe(&[]);
+    let set = mount_options(&r, "/set/sub");
+    for flag in [
+        "ro",
+        "nosuid",
+        "nodev",
+        "noexec",
+        "noatime",
+        "nodiratime",
+        "nosymfollow",
+    ] {
+        assert!(
+            set.contains(&flag.to_string()),
+            "/set/sub lacks {flag}: {set:?}"
+        );
+    }
+    let cleared = mount_options(&r, "/cleared/sub");
+    for flag in [
+        "ro",
+        "nosuid",
+        "nodev",
+        "noexec",
+        "noatime",
+        "nodiratime",
+        "nosymfollow",
+    ] {
+        assert!(
+            !cleared.contains(&flag.to_string()),
+            "/cleared/sub has {flag}: {cleared:?}"
+        );
+    }
+    assert!(cleared.contains(&"rw".to_string()), "{cleared:?}");
+    let strict = mount_options(&r, "/strict/sub");
+    assert!(
+        !strict.iter().any(|o| o == "noatime" || o == "relatime"),
+        "{strict:?}"
+    );
+    assert!(mount_options(&r, "/relatime/sub").contains(&"relatime".to_string()));
+    c.assert_clean();
+}
+
+fn bind(dest: &str, source: &std::path::Path, options: &[&str]) -> Value {
+    json!({"destination": dest, "type": "bind", "source": source, "options": options})
+}
+
+#[test]
+fn rro_is_read_only_all_the_way_down_and_ro_only_on_top() {
+    let mut c = Ctx::new("fs-rro");
+    c.private_rootfs(); // the mount points are made in the rootfs
+    let vol = c.base.join("vol");
+    let sub = vol.join("sub");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("top"), "x").unwrap();
+    let _tmpfs = HostTmpfs::mount(&sub);
+    std::fs::write(sub.join("below"), "y").unwrap();
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    mounts.push(bind("/rro", &vol, &["rbind", "rro"]));
+    mounts.push(bind("/ro", &vol, &["rbind", "ro"]));
+    mounts.push(bind("/rw", &vol, &["rbind", "rro", "rrw"]));
+    let r = c.probe(&[
+        "--try-write",
+        "/rro/top",
+        "--try-write",
+        "/rro/sub/below",
+        "--try-write",
+        "/ro/top",
+        "--try-write",
+        "/ro/sub/below",
+        "--try-write",
+        "/rw/sub/below",
+    ]);
+    let w = &r["writable"];
+    assert_eq!(w["/rro/top"]["error"], "EROFS", "{w}");
+    assert_eq!(w["/rro/sub/below"]["error"], "EROFS", "{w}");
+    // Plain `ro` only covers the top mount: the submount stays writable.
+    assert_eq!(w["/ro/top"]["error"], "EROFS", "{w}");
+    assert_eq!(w["/ro/sub/below"]["ok"], true, "{w}");
+    assert_eq!(w["/rw/sub/below"]["ok"], true, "{w}");
+    assert!(mount_options(&r, "/rro/sub").contains(&"ro".to_string()));
+    // The host's own mounts are untouched.
+    std::fs::write(sub.join("below"), "z").unwrap();
+    std::fs::write(vol.join("top"), "z").unwrap();
+    c.assert_clean();
+}
+
+#[test]
+fn nosymfollow_and_rnosymfollow_refuse_symlinks() {
+    let mut c = Ctx::new("fs-nosymfollow");
+    c.private_rootfs(); // the mount points are made in the rootfs
+    let vol = c.base.join("links");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("target"), "hello").unwrap();
+    std::os::unix::fs::symlink("target", vol.join("link")).unwrap();
+    let sub = vol.join("sub");
+    let _tmpfs = HostTmpfs::mount(&sub);
+    std::fs::write(sub.join("target"), "below").unwrap();
+    std::os::unix::fs::symlink("target", sub.join("link")).unwrap();
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    mounts.push(bind("/plain", &vol, &["rbind"]));
+    mounts.push(bind("/nosym", &vol, &["rbind", "nosymfollow"]));
+    mounts.push(bind("/rnosym", &vol, &["rbind", "rnosymfollow"]));
+    let r = c.probe(&[
+        "--try-read",
+        "/plain/link",
+        "--try-read",
+        "/nosym/link",
+        "--try-read",
+        "/nosym/sub/link",
+        "--try-read",
+        "/rnosym/link",
+        "--try-read",
+        "/rnosym/sub/link",
+        "--try-read",
+        "/rnosym/sub/target",
+    ]);
+    let rd = &r["readable"];
+    assert_eq!(rd["/plain/link"]["content"], "hello", "{rd}");
+    assert_eq!(rd["/nosym/link"]["error"], "ELOOP", "{rd}");
+    // nosymfollow is a flag of the top mount only.
+    assert_eq!(rd["/nosym/sub/link"]["content"], "below", "{rd}");
+    assert_eq!(rd["/rnosym/link"]["error"], "ELOOP", "{rd}");
+    assert_eq!(rd["/rnosym/sub/link"]["error"], "ELOOP", "{rd}");
+    assert_eq!(rd["/rnosym/sub/target"]["content"], "below", "{rd}");
+    c.assert_clean();
+}
+
+#[test]
+fn idmapped_mount_maps_owners_both_ways() {
+    use std::os::unix::fs::MetadataExt;
+    let mut c = Ctx::new("fs-idmap");
+    // The container's root (host uid 100000) cannot make mount points in a root-owned
+    // rootfs: they exist beforehand.
+    let rootfs = c.private_rootfs();
+    for dir in ["data", "raw", "rdata"] {
+        std::fs::create_dir(rootfs.join(dir)).unwrap();
+    }
+    let vol = c.base.join("idmapped");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("owned"), "x").unwrap();
+    std::os::unix::fs::chown(vol.join("owned"), Some(1234), Some(2345)).unwrap();
+    // A submount: `ridmap` maps it too, `idmap` only the top.
+    let _tmpfs = HostTmpfs::mount(&vol.join("sub"));
+    std::fs::write(vol.join("sub/owned"), "y").unwrap();
+    std::os::unix::fs::chown(vol.join("sub/owned"), Some(1234), Some(2345)).unwrap();
+    let maps = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = maps.clone();
+    c.config["linux"]["gidMappings"] = maps.clone();
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    let mut idmapped = bind("/data", &vol, &["rbind", "idmap"]);
+    idmapped["uidMappings"] = maps.clone();
+    idmapped["gidMappings"] = maps.clone();
+    mounts.push(idmapped);
+    let mut ridmapped = bind("/rdata", &vol, &["rbind", "ridmap"]);
+    ridmapped["uidMappings"] = maps.clone();
+    ridmapped["gidMappings"] = maps.clone();
+    mounts.push(ridmapped);
+    // The same directory without a mapping, for contrast.
+    mounts.push(bind("/raw", &vol, &["rbind"]));
+    let r = c.probe(&[
+        "--create",
+        "/data/new",
+        "--create",
+        "/raw/new-raw",
+        "--stat",
+        "/data/owned",
+        "--stat",
+        "/raw/owned",
+        "--stat",
+        "/data",
+        "--stat",
+        "/data/sub/owned",
+        "--stat",
+        "/rdata/sub/owned",
+    ]);
+    assert_eq!(r["uid"]["effective"], 0);
+    // On disk, host root owns the directory: through the mapping the container's root
+    // owns it and may create files; those land on disk as host root's.
+    assert_eq!(r["created"]["/data/new"]["ok"], true, "{}", r["created"]);
+    assert_eq!(r["created"]["/raw/new-raw"]["error"], "EACCES");
+    assert_eq!((r["stat"]["/data"]["uid"].as_u64()), Some(0));
+    let meta = std::fs::metadata(vol.join("new")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    // A file of host uid 1234 shows as 1234 through the mapping, and as the overflow
+    // id without it.
+    let s = &r["stat"]["/data/owned"];
+    assert_eq!(
+        (s["uid"].as_u64(), s["gid"].as_u64()),
+        (Some(1234), Some(2345))
+    );
+    assert_eq!(r["stat"]["/raw/owned"]["uid"], 65534);
+    assert_eq!(r["stat"]["/rdata/sub/owned"]["uid"], 1234);
+    assert_eq!(r["stat"]["/data/sub/owned"]["uid"], 65534);
+    c.assert_clean();
+}

@@ -25,7 +25,7 @@ pub fn run() -> Result<i32> {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": crate::sys::has_mount_setattr()}}
         },
         "annotations": {"org.brig.version": env!("CARGO_PKG_VERSION")}
     });

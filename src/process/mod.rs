@@ -49,6 +49,9 @@ pub struct InitConfig<'a> {
     /// Runs the host's prestart and createRuntime hooks for the init's host pid and returns
     /// the state JSON the init's own hooks get; None when the spec has no create hooks.
     pub create_hooks: Option<&'a dyn Fn(i32) -> Result<String>>,
+    /// Idmapped mounts prepared on the host (`rootfs::prepare_idmapped`): the index in
+    /// `mounts` and a detached mount tree the init moves into place.
+    pub idmapped: Vec<(usize, OwnedFd)>,
 }
 
 /// A spawned init waiting for its final word (Commit or Exec).

@@ -9,7 +9,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use nix::sched::CloneFlags;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -34,6 +34,9 @@ pub struct NamespacePlan {
     pub joins: Vec<(CloneFlags, OwnedFd)>,
     /// `exec`: the container init whose namespaces these are.
     pub exec_into: Option<i32>,
+    /// `linux.timeOffsets` as /proc/PID/timens_offsets takes them ("CLOCK SECS NANOSECS"
+    /// lines); empty for none.
+    pub time_offsets: String,
 }
 
 impl NamespacePlan {
@@ -73,10 +76,27 @@ impl NamespacePlan {
         }
         // Joining the user namespace first gives the capabilities to join the others.
         joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
+        let time_offsets = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.time_offsets().as_ref())
+            .map(|offsets| {
+                let mut clocks: Vec<_> = offsets.iter().collect();
+                clocks.sort_by_key(|(name, _)| name.as_str());
+                clocks
+                    .into_iter()
+                    .map(|(name, o)| {
+                        let (secs, nanos) = (o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0));
+                        format!("{name} {secs} {nanos}\n")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(NamespacePlan {
             new,
             joins,
             exec_into: None,
+            time_offsets,
         })
     }
 
@@ -105,6 +125,7 @@ impl NamespacePlan {
             new: CloneFlags::empty(),
             joins,
             exec_into: Some(init_pid),
+            time_offsets: String::new(),
         })
     }
 
@@ -161,6 +182,19 @@ pub fn join_and_unshare(
     if !rest.is_empty() {
         nix::sched::unshare(rest).ctx(|| "unshare namespaces")?;
     }
+    // A new time namespace takes its offsets from the process that unshared it, before
+    // any process (our next fork, the init) enters it.
+    if !plan.time_offsets.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", &plan.time_offsets).map_err(|e| {
+            Error::config(
+                "linux.timeOffsets",
+                format!(
+                    "write /proc/self/timens_offsets: {}",
+                    crate::error::errno_text(&e)
+                ),
+            )
+        })?;
+    }
     Ok(())
 }
 
@@ -181,6 +215,50 @@ fn ns_label(flag: CloneFlags) -> &'static str {
     }
 }
 
+/// A user namespace holding `uid` and `gid` maps, for an idmapped mount. A child forked
+/// into a new user namespace waits while we write its maps and open its namespace, then
+/// is killed: the open fd keeps the namespace alive.
+pub fn userns_with_maps(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd> {
+    let pid = sys::clone_fork(libc::CLONE_NEWUSER).map_err(|e| {
+        Error::os(
+            "fork a process into a user namespace for an idmapped mount",
+            e,
+        )
+    })?;
+    if pid == 0 {
+        let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+        loop {
+            nix::unistd::pause();
+        }
+    }
+    struct Reap(i32);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let pid = nix::unistd::Pid::from_raw(self.0);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+    let _reap = Reap(pid);
+    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, map_text(maps)).ctx(|| format!("write {path}"))?;
+    }
+    let path = format!("/proc/{pid}/ns/user");
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ctx(|| format!("open {path}"))
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
 /// Write uid_map and gid_map of `pid` from the spec.
 pub fn write_id_maps(spec: &Spec, pid: i32) -> Result<()> {
     let Some(linux) = spec.linux() else {
@@ -190,11 +268,7 @@ pub fn write_id_maps(spec: &Spec, pid: i32) -> Result<()> {
         ("uid_map", linux.uid_mappings()),
         ("gid_map", linux.gid_mappings()),
     ] {
-        let text: String = maps
-            .iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect();
+        let text = map_text(maps.as_deref().unwrap_or_default());
         let path = format!("/proc/{pid}/{file}");
         std::fs::write(&path, text).ctx(|| format!("write {path}"))?;
     }

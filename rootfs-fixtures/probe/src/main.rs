@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage: probe [--stat PATH] [--try-write PATH] [--try-read PATH] \
-[--sysctl NAME] [--exit N] [--sleep SECS] [--no-report] [--] [ARGS...]";
+[--sysctl NAME] [--syscall NR] [--create PATH] [--exit N] [--sleep SECS] [--no-report] [--] [ARGS...]";
 
 // ---------------------------------------------------------------------------
 // JSON values and their serialisation
@@ -630,6 +630,40 @@ fn try_write(path: &OsStr) -> Json {
     }
 }
 
+fn create(path: &OsStr) -> Json {
+    match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(_) => obj([("ok", true.into())]),
+        Err(e) => failure(&e),
+    }
+}
+
+/// Whole seconds of a clock (CLOCK_MONOTONIC, CLOCK_BOOTTIME), as this process's time
+/// namespace shows it.
+fn clock_secs(id: libc::clockid_t) -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec.
+    (unsafe { libc::clock_gettime(id, &mut ts) } == 0).then_some(ts.tv_sec)
+}
+
+/// Call syscall number `nr` with six zero arguments: {"ret": N} or {"errno": "ENAME"}.
+/// Lets a test see what a seccomp filter answers for a call libc never makes.
+fn raw_syscall(nr: &OsStr) -> Json {
+    let Some(nr) = nr.to_str().and_then(|n| n.parse::<libc::c_long>().ok()) else {
+        return obj([("error", "not a number".into())]);
+    };
+    // SAFETY: only the numbers tests pass (calls that take zero arguments, or fail on
+    // null pointers with EFAULT) are called.
+    let ret = unsafe { libc::syscall(nr, 0, 0, 0, 0, 0, 0) };
+    if ret < 0 {
+        obj([("errno", errno_name(&io::Error::last_os_error()).into())])
+    } else {
+        obj([("ret", ret.into())])
+    }
+}
+
 fn try_read(path: &OsStr) -> Json {
     let mut content = Vec::new();
     let result = File::open(path).and_then(|f| f.take(4096).read_to_end(&mut content));
@@ -676,7 +710,9 @@ struct Options {
     stat: Vec<OsString>,
     try_write: Vec<OsString>,
     try_read: Vec<OsString>,
+    create: Vec<OsString>,
     sysctl: Vec<OsString>,
+    syscall: Vec<OsString>,
     exit: u8,
     sleep: Option<Duration>,
     report: bool,
@@ -687,7 +723,9 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         stat: Vec::new(),
         try_write: Vec::new(),
         try_read: Vec::new(),
+        create: Vec::new(),
         sysctl: Vec::new(),
+        syscall: Vec::new(),
         exit: 0,
         sleep: None,
         report: true,
@@ -698,13 +736,16 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         match flag.as_ref() {
             "--" => break,
             "--no-report" => opts.report = false,
-            "--stat" | "--try-write" | "--try-read" | "--sysctl" | "--exit" | "--sleep" => {
+            "--stat" | "--try-write" | "--try-read" | "--create" | "--sysctl" | "--syscall" | "--exit"
+            | "--sleep" => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 match flag.as_ref() {
                     "--stat" => opts.stat.push(value.clone()),
                     "--try-write" => opts.try_write.push(value.clone()),
                     "--try-read" => opts.try_read.push(value.clone()),
+                    "--create" => opts.create.push(value.clone()),
                     "--sysctl" => opts.sysctl.push(value.clone()),
+                    "--syscall" => opts.syscall.push(value.clone()),
                     "--exit" => opts.exit = parse_exit(value)?,
                     _ => opts.sleep = Some(parse_sleep(value)?),
                 }
@@ -784,6 +825,15 @@ fn report(args: &[OsString], opts: &Options) -> Json {
         ("stat", per_path(&opts.stat, stat_entry)),
         ("writable", per_path(&opts.try_write, try_write)),
         ("readable", per_path(&opts.try_read, try_read)),
+        ("syscalls", per_path(&opts.syscall, raw_syscall)),
+        ("created", per_path(&opts.create, create)),
+        (
+            "clocks",
+            obj([
+                ("monotonic", clock_secs(libc::CLOCK_MONOTONIC).into()),
+                ("boottime", clock_secs(libc::CLOCK_BOOTTIME).into()),
+            ]),
+        ),
     ])
 }
 
