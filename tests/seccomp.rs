@@ -564,3 +564,66 @@ fn a_podman_shaped_profile_answers_enosys_for_calls_it_does_not_list() {
     );
     c.assert_clean();
 }
+
+/// Every x86_64 syscall name numbered up to `last`, less `except`: a profile written
+/// before the calls after `last` existed.
+fn names_up_to(last: &str, except: &[&str]) -> Vec<String> {
+    use libseccomp::{ScmpArch, ScmpSyscall};
+    let last = i32::from(ScmpSyscall::from_name_by_arch(last, ScmpArch::X8664).unwrap());
+    (0..=last)
+        .filter_map(|nr| ScmpSyscall::from(nr).get_name_by_arch(ScmpArch::X8664).ok())
+        .filter(|name| !except.contains(&name.as_str()))
+        .collect()
+}
+
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys_older_unlisted_ones_the_default() {
+    // pidfd_open (434) is below the profile's last call, openat2 (437), and not allowed;
+    // faccessat2 (439) is above it. Called with zero arguments they fail with EINVAL and
+    // EFAULT when nothing filters them.
+    let (older, newer) = ("434", "439");
+    let profile = |extra: Value| {
+        json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [
+                {"names": names_up_to("openat2", &["pidfd_open"]), "action": "SCMP_ACT_ALLOW"},
+                extra,
+            ],
+        })
+    };
+    let mut c = Ctx::new("sc-enosys");
+    // A rule that only names a call old enough does not move the boundary.
+    c.config["linux"]["seccomp"] =
+        profile(json!({"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
+    let r = c.probe(&["--syscall", older, "--syscall", newer]);
+    assert_eq!(r["seccomp"], 2);
+    assert_eq!(r["syscalls"][older], json!({"errno": "EPERM"}), "{r}");
+    assert_eq!(r["syscalls"][newer], json!({"errno": "ENOSYS"}), "{r}");
+    c.assert_clean();
+
+    // Naming a newer call (process_mrelease, 448) moves it: faccessat2 is now an unlisted
+    // call the profile's author knew, so it gets the default errno.
+    let mut c = Ctx::new("sc-enosys-named");
+    c.config["linux"]["seccomp"] =
+        profile(json!({"names": ["process_mrelease"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
+    let r = c.probe(&["--syscall", newer, "--syscall", "448"]);
+    assert_eq!(r["syscalls"][newer], json!({"errno": "EPERM"}), "{r}");
+    assert_eq!(r["syscalls"]["448"], json!({"errno": "EACCES"}), "{r}");
+    c.assert_clean();
+
+    // No filter: the calls reach the kernel (the control for the errnos above).
+    let mut c = Ctx::new("sc-enosys-control");
+    let r = c.probe(&["--syscall", older, "--syscall", newer]);
+    assert_eq!(r["syscalls"][older], json!({"errno": "EINVAL"}), "{r}");
+    assert_eq!(r["syscalls"][newer], json!({"errno": "EFAULT"}), "{r}");
+    c.assert_clean();
+
+    // An ALLOW default needs no stub: the newer call reaches the kernel.
+    let mut c = Ctx::new("sc-enosys-allow");
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}]});
+    let r = c.probe(&["--syscall", newer]);
+    assert_eq!(r["syscalls"][newer], json!({"errno": "EFAULT"}), "{r}");
+    c.assert_clean();
+}

@@ -275,7 +275,10 @@ pub fn prepare(s: &LinuxSeccomp) -> Result<Filter> {
         // Waiting killably for an agent only means something with one.
         flags &= !libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     }
-    let program = export(&ctx)?;
+    let mut program = export(&ctx)?;
+    if let Some(sections) = enosys_sections(s) {
+        program = with_enosys_stub(&sections, program);
+    }
     if program.len() > MAX_INSTRUCTIONS {
         return Err(Error::config(
             "linux.seccomp",
@@ -286,6 +289,175 @@ pub fn prepare(s: &LinuxSeccomp) -> Result<Filter> {
         ));
     }
     Ok(Filter { program, flags })
+}
+
+/// The kernel's AUDIT_ARCH_* values (seccomp_data.arch) of the architectures the ENOSYS
+/// stub covers. x32 shares x86_64's value; its syscall numbers have bit 30 set.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+const AUDIT_ARCH_RISCV64: u32 = 0xc000_00f3;
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// One architecture (or ABI: x86_64 and x32 share an AUDIT_ARCH) of the ENOSYS stub:
+/// syscall numbers above `last`, the highest the profile names there, get ENOSYS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StubSection {
+    audit_arch: u32,
+    /// For AUDIT_ARCH_X86_64: whether the section is x32's (bit 30 set) or x86_64's.
+    x32: Option<bool>,
+    last: u32,
+}
+
+/// Where an architecture's numbers are told apart in the stub; None for those it leaves
+/// alone (s390's multiplexed numbers and MIPS's offsets need more than one comparison).
+fn stub_arch(arch: ScmpArch) -> Option<(u32, Option<bool>)> {
+    match arch {
+        ScmpArch::X8664 => Some((AUDIT_ARCH_X86_64, Some(false))),
+        ScmpArch::X32 => Some((AUDIT_ARCH_X86_64, Some(true))),
+        ScmpArch::X86 => Some((AUDIT_ARCH_I386, None)),
+        ScmpArch::Aarch64 => Some((AUDIT_ARCH_AARCH64, None)),
+        ScmpArch::Arm => Some((AUDIT_ARCH_ARM, None)),
+        ScmpArch::Riscv64 => Some((AUDIT_ARCH_RISCV64, None)),
+        _ => None,
+    }
+}
+
+/// The ENOSYS stub runc puts in front of the filter: a syscall newer than every one the
+/// profile names is unknown to whoever wrote it, so it gets ENOSYS (libc then falls back,
+/// clone3 → clone, faccessat2 → faccessat) rather than the default errno or kill. Only
+/// when the default refuses (not ALLOW or LOG) and is not ENOSYS already. One section per
+/// architecture of the filter (the native one and those the profile lists) that
+/// `stub_arch` knows and for which the profile names at least one syscall.
+fn enosys_sections(s: &LinuxSeccomp) -> Option<Vec<StubSection>> {
+    if matches!(
+        s.default_action(),
+        LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+    ) || (s.default_action() == LinuxSeccompAction::ScmpActErrno
+        && s.default_errno_ret() == Some(libc::ENOSYS as u32))
+    {
+        return None;
+    }
+    let mut arches = vec![ScmpArch::native()];
+    for arch in s.architectures().iter().flatten() {
+        if let Ok(arch) = spec_name(arch).parse::<ScmpArch>() {
+            if !arches.contains(&arch) {
+                arches.push(arch);
+            }
+        }
+    }
+    let names: Vec<&String> = s
+        .syscalls()
+        .iter()
+        .flatten()
+        .flat_map(|r| r.names())
+        .collect();
+    let sections: Vec<StubSection> = arches
+        .into_iter()
+        .filter_map(|arch| {
+            let (audit_arch, x32) = stub_arch(arch)?;
+            let last = names
+                .iter()
+                .filter_map(|n| ScmpSyscall::from_name_by_arch(n, arch).ok())
+                .map(i32::from)
+                .filter(|&nr| nr >= 0)
+                .max()?;
+            Some(StubSection {
+                audit_arch,
+                x32,
+                last: last as u32,
+            })
+        })
+        .collect();
+    (!sections.is_empty()).then_some(sections)
+}
+
+const BPF_LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const BPF_JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const BPF_JGT_K: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
+const BPF_JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const BPF_RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+/// Offsets in struct seccomp_data.
+const DATA_NR: u32 = 0;
+const DATA_ARCH: u32 = 4;
+
+fn stmt(code: u16, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+/// `program` with the stub in front. Per section:
+///
+/// ```text
+///   ld  [arch]
+///   jeq AUDIT_ARCH, 0, next         ; another architecture: next section
+///   ld  [nr]
+///   jset X32_SYSCALL_BIT, …          ; x86_64/x32 only: the other ABI goes to next
+///   jgt LAST, enosys, next
+/// ```
+///
+/// then `enosys: ret ERRNO(ENOSYS)` and the program, which the last section's `next`
+/// reaches. Jumps are relative and only forward, so the program's own jumps are unchanged;
+/// the stub is a few instructions per architecture, far from the 255 a jump can skip.
+fn with_enosys_stub(
+    sections: &[StubSection],
+    program: Vec<libc::sock_filter>,
+) -> Vec<libc::sock_filter> {
+    let len = |s: &StubSection| if s.x32.is_some() { 5 } else { 4 };
+    let enosys: usize = sections.iter().map(len).sum();
+    let mut stub = Vec::with_capacity(enosys + 1 + program.len());
+    let jump = |from: usize, to: usize| -> u8 {
+        u8::try_from(to - from - 1).expect("the ENOSYS stub is short")
+    };
+    for s in sections {
+        // The next section, or past the ENOSYS return into the program after the last.
+        let mut next = stub.len() + len(s);
+        if next == enosys {
+            next += 1;
+        }
+        stub.push(stmt(BPF_LD_W_ABS, DATA_ARCH));
+        let pc = stub.len();
+        stub.push(libc::sock_filter {
+            code: BPF_JEQ_K,
+            jt: 0,
+            jf: jump(pc, next),
+            k: s.audit_arch,
+        });
+        stub.push(stmt(BPF_LD_W_ABS, DATA_NR));
+        if let Some(x32) = s.x32 {
+            let pc = stub.len();
+            let (jt, jf) = if x32 {
+                (0, jump(pc, next))
+            } else {
+                (jump(pc, next), 0)
+            };
+            stub.push(libc::sock_filter {
+                code: BPF_JSET_K,
+                jt,
+                jf,
+                k: X32_SYSCALL_BIT,
+            });
+        }
+        let pc = stub.len();
+        stub.push(libc::sock_filter {
+            code: BPF_JGT_K,
+            jt: jump(pc, enosys),
+            jf: jump(pc, next),
+            k: s.last,
+        });
+    }
+    debug_assert_eq!(stub.len(), enosys);
+    stub.push(stmt(
+        BPF_RET_K,
+        libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+    ));
+    stub.extend(program);
+    stub
 }
 
 /// `linux.seccomp.flags` as seccomp(2) bits, each checked against the running kernel.
@@ -477,6 +649,110 @@ fn supported_archs() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a program returns for a call: a small interpreter of the instructions the
+    /// stub uses (the rest of the program is one `ret` here).
+    fn run(program: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
+        let (mut pc, mut a) = (0, 0u32);
+        loop {
+            let i = program[pc];
+            pc += 1;
+            let taken = match i.code {
+                BPF_LD_W_ABS => {
+                    a = if i.k == DATA_NR { nr } else { arch };
+                    continue;
+                }
+                BPF_RET_K => return i.k,
+                BPF_JEQ_K => a == i.k,
+                BPF_JGT_K => a > i.k,
+                BPF_JSET_K => a & i.k != 0,
+                code => panic!("instruction {code:#x} at {}", pc - 1),
+            };
+            pc += usize::from(if taken { i.jt } else { i.jf });
+        }
+    }
+
+    const FILTER: u32 = 0x7fff_0001;
+    const ENOSYS: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+
+    fn profile(default: &str, arches: &[&str], names: &[&str]) -> LinuxSeccomp {
+        serde_json::from_value(serde_json::json!({
+            "defaultAction": default,
+            "architectures": arches,
+            "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_enosys_stub_answers_only_numbers_above_the_profiles_last_per_abi() {
+        let sections = [
+            StubSection {
+                audit_arch: AUDIT_ARCH_X86_64,
+                x32: Some(false),
+                last: 437,
+            },
+            StubSection {
+                audit_arch: AUDIT_ARCH_I386,
+                x32: None,
+                last: 300,
+            },
+            StubSection {
+                audit_arch: AUDIT_ARCH_X86_64,
+                x32: Some(true),
+                last: X32_SYSCALL_BIT | 100,
+            },
+        ];
+        let program = with_enosys_stub(&sections, vec![stmt(BPF_RET_K, FILTER)]);
+        let x32 = |nr: u32| X32_SYSCALL_BIT | nr;
+        for (arch, nr, want) in [
+            (AUDIT_ARCH_X86_64, 0, FILTER),
+            (AUDIT_ARCH_X86_64, 437, FILTER),
+            (AUDIT_ARCH_X86_64, 438, ENOSYS),
+            (AUDIT_ARCH_X86_64, 1000, ENOSYS),
+            (AUDIT_ARCH_X86_64, x32(100), FILTER),
+            (AUDIT_ARCH_X86_64, x32(101), ENOSYS),
+            (AUDIT_ARCH_I386, 300, FILTER),
+            (AUDIT_ARCH_I386, 301, ENOSYS),
+            // Not in the stub: the filter's own bad-architecture action decides.
+            (AUDIT_ARCH_AARCH64, 5000, FILTER),
+        ] {
+            assert_eq!(run(&program, arch, nr), want, "arch {arch:#x} nr {nr:#x}");
+        }
+        // Without the x32 section, x32 numbers are left to the filter (libseccomp's
+        // x86_64 filter refuses them), never answered by the x86_64 comparison.
+        let program = with_enosys_stub(&sections[..1], vec![stmt(BPF_RET_K, FILTER)]);
+        assert_eq!(run(&program, AUDIT_ARCH_X86_64, x32(1000)), FILTER);
+        assert_eq!(run(&program, AUDIT_ARCH_X86_64, 438), ENOSYS);
+        assert_eq!(run(&program, AUDIT_ARCH_I386, 1000), FILTER);
+    }
+
+    #[test]
+    fn the_stub_is_only_for_refusing_defaults_with_the_profiles_last_number() {
+        let arches = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
+        let names = ["read", "openat2", "no_such_syscall_name"];
+        let sections = enosys_sections(&profile("SCMP_ACT_ERRNO", &arches, &names)).unwrap();
+        let x86_64 = sections.iter().find(|s| s.x32 == Some(false)).unwrap();
+        assert_eq!(x86_64.last, 437, "openat2 on x86_64");
+        let x32 = sections.iter().find(|s| s.x32 == Some(true)).unwrap();
+        assert_eq!(x32.last, X32_SYSCALL_BIT | 437, "openat2 on x32");
+        let i386 = sections
+            .iter()
+            .find(|s| s.audit_arch == AUDIT_ARCH_I386)
+            .unwrap();
+        assert_eq!(i386.last, 437, "openat2 on i386");
+        // The native architecture is covered without being listed.
+        let native = enosys_sections(&profile("SCMP_ACT_KILL", &[], &names)).unwrap();
+        assert_eq!(native.len(), 1);
+        for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG"] {
+            assert!(enosys_sections(&profile(default, &arches, &names)).is_none());
+        }
+        let mut enosys = profile("SCMP_ACT_ERRNO", &arches, &names);
+        enosys.set_default_errno_ret(Some(38));
+        assert!(enosys_sections(&enosys).is_none(), "ENOSYS already");
+        // A compiled profile loads with the stub in front (prepare checks the length).
+        assert!(prepare(&profile("SCMP_ACT_ERRNO", &arches, &names)).is_ok());
+    }
 
     fn with_index(index: u64) -> LinuxSeccomp {
         serde_json::from_value(serde_json::json!({

@@ -736,8 +736,8 @@ fn parse_args(args: &[OsString]) -> Result<Options, String> {
         match flag.as_ref() {
             "--" => break,
             "--no-report" => opts.report = false,
-            "--stat" | "--try-write" | "--try-read" | "--create" | "--sysctl" | "--syscall" | "--exit"
-            | "--sleep" => {
+            "--stat" | "--try-write" | "--try-read" | "--create" | "--sysctl" | "--syscall"
+            | "--exit" | "--sleep" => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 match flag.as_ref() {
                     "--stat" => opts.stat.push(value.clone()),
