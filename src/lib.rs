@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod logging;
 pub mod mountopts;
 pub mod process;
+pub mod procfs;
 pub mod rootfs;
 pub mod security;
 pub mod signals;

@@ -19,7 +19,6 @@ use crate::error::{Context, Error, Result};
 use crate::mountopts::{self, MountOptions};
 use crate::process::InitConfig;
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 const NONE: Option<&str> = None;
 
 /// Mount everything inside the rootfs, still below the old root (`enter_root` and
@@ -851,21 +850,11 @@ fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
         .ctx(|| format!("make {} private", parent.display()))
 }
 
-/// An fd of the container's /proc, verified to be procfs and not a symlink
-/// (CVE-2019-19921, CVE-2023-27561).
-fn verified_proc() -> Result<OwnedFd> {
-    let fd = nix::fcntl::open(
-        "/proc",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| "open /proc in the container")?;
-    match crate::sys::fs_magic(fd.as_fd()) {
-        Ok(PROC_SUPER_MAGIC) => Ok(fd),
-        _ => Err(Error::msg(
-            "/proc in the container is not procfs; refusing to use it",
-        )),
-    }
+/// The container's /proc, verified to be the root of a procfs and not a symlink
+/// (CVE-2019-19921, CVE-2023-27561); writes through it cannot be redirected by a mount
+/// (`procfs`, CVE-2025-52881).
+fn verified_proc() -> Result<crate::procfs::ProcRoot> {
+    crate::procfs::ProcRoot::open()
 }
 
 /// Hide paths: directories under an empty read-only tmpfs, files under /dev/null — a
@@ -966,21 +955,8 @@ pub fn apply_sysctls(spec: &Spec) -> Result<()> {
     let proc = verified_proc()?;
     for (name, value) in sysctls {
         let rel = format!("sys/{}", name.replace('.', "/"));
-        let how = OpenHow::new()
-            .flags(OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_TRUNC)
-            .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-        let fd = openat2(proc.as_fd(), rel.as_str(), how).map_err(|e| {
-            Error::config(
-                format!("linux.sysctl.{name}"),
-                format!("open /proc/{rel}: {}", crate::error::errno_text(&e.into())),
-            )
-        })?;
-        nix::unistd::write(&fd, value.as_bytes()).map_err(|e| {
-            Error::config(
-                format!("linux.sysctl.{name}"),
-                format!("write {value:?}: {}", crate::error::errno_text(&e.into())),
-            )
-        })?;
+        proc.write(&rel, value.as_bytes(), true)
+            .map_err(|e| Error::config(format!("linux.sysctl.{name}"), e))?;
     }
     Ok(())
 }

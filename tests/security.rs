@@ -383,3 +383,66 @@ fn a_capability_brig_does_not_hold_is_an_error_naming_it() {
     );
     c.assert_clean();
 }
+
+/// CVE-2025-52881: a mount placed over a /proc file brig writes to (by a racing process or
+/// a propagated mount in the real attack; here by a createContainer hook, which runs in
+/// the container's mount namespace after /proc is mounted) must not receive the write.
+/// brig opens /proc files beneath the verified procfs root with RESOLVE_NO_XDEV and checks
+/// the fd is on procfs; create fails naming the field and the decoy keeps its content.
+///
+/// Checked against a broken brig: with `procfs::ProcRoot::write` replaced by a plain
+/// open-and-write of /proc/PATH, create succeeded and wrote the sysctl into the decoy;
+/// the test failed. (The unit test `procfs::tests` covers each check on its own.)
+#[test]
+fn a_mount_over_a_proc_file_never_receives_brigs_write() {
+    for (field, target, set) in [
+        (
+            "linux.sysctl.kernel.shmmax",
+            "proc/sys/kernel/shmmax",
+            json!({"linux": {"sysctl": {"kernel.shmmax": "12345"}}}),
+        ),
+        (
+            "process.oomScoreAdj",
+            // The container's procfs: the init is pid 1 there.
+            "proc/1/oom_score_adj",
+            json!({"process": {"oomScoreAdj": 500}}),
+        ),
+    ] {
+        let mut c = Ctx::new("sec-proc-redirect");
+        let decoy = c.base.join("decoy");
+        std::fs::write(&decoy, "untouched\n").unwrap();
+        let rootfs = fixture_rootfs();
+        let script = format!(
+            "mount --bind {} {}/{target}",
+            decoy.display(),
+            rootfs.display()
+        );
+        c.config["hooks"] = json!({"createContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", script]}
+        ]});
+        if let Some(sysctl) = set["linux"]["sysctl"].as_object() {
+            c.config["linux"]["sysctl"] = json!(sysctl);
+        } else {
+            c.config["process"]["oomScoreAdj"] = set["process"]["oomScoreAdj"].clone();
+        }
+        let err = c.expect_create_error(field);
+        assert!(err.contains("another mount covers it"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&decoy).unwrap(),
+            "untouched\n",
+            "{field}: nothing written into the decoy"
+        );
+    }
+}
+
+/// The control: without a mount over them, the same writes land in the container's /proc.
+#[test]
+fn sysctls_and_oom_score_adj_reach_the_containers_proc() {
+    let mut c = Ctx::new("sec-proc-write");
+    c.config["linux"]["sysctl"] = json!({"kernel.shmmax": "12345"});
+    c.config["process"]["oomScoreAdj"] = json!(500);
+    let r = c.probe(&["--sysctl", "kernel.shmmax"]);
+    assert_eq!(r["sysctl"]["kernel.shmmax"], "12345");
+    assert_eq!(r["oom_score_adj"], 500);
+    c.assert_clean();
+}

@@ -334,8 +334,9 @@ fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
 fn set_oom_score_adj(cfg: &InitConfig) -> Result<()> {
     let process = cfg.spec.process().as_ref().expect("validated");
     if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .ctx(|| format!("set oom_score_adj to {adj}"))?;
+        crate::procfs::ProcRoot::open()?
+            .write("self/oom_score_adj", adj.to_string().as_bytes(), false)
+            .map_err(|e| Error::config("process.oomScoreAdj", e))?;
     }
     Ok(())
 }
