@@ -132,6 +132,12 @@ fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
     if let Some(cwd) = o.cwd {
         p.set_cwd(PathBuf::from(cwd));
     }
+    if let Some(profile) = o.apparmor {
+        p.set_apparmor_profile(Some(profile.to_string()));
+    }
+    if let Some(label) = o.process_label {
+        p.set_selinux_label(Some(label.to_string()));
+    }
     let mut env = p.env().clone().unwrap_or_default();
     for kv in &o.env {
         // A variable given again replaces the container's value instead of shadowing it.

@@ -384,7 +384,7 @@ fn mount_entry(cfg: &InitConfig, root: BorrowedFd, index: usize, m: &Mount) -> R
     } else if typ == "cgroup" || typ == "cgroup2" {
         mount_cgroup(cfg, root, dest, &opts)?
     } else {
-        mount_fs(root, m, typ, &opts)?
+        mount_fs(cfg, root, m, typ, &opts)?
     };
     for p in &opts.propagation {
         mount(NONE, fd_path(&target).as_str(), NONE, *p, NONE)
@@ -447,7 +447,13 @@ fn reopen(root: BorrowedFd, dest: &Path) -> Result<OwnedFd> {
         .ctx(|| format!("reopen {} after mounting", dest.display()))
 }
 
-fn mount_fs(root: BorrowedFd, m: &Mount, typ: &str, opts: &MountOptions) -> Result<OwnedFd> {
+fn mount_fs(
+    cfg: &InitConfig,
+    root: BorrowedFd,
+    m: &Mount,
+    typ: &str,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
     let dest = m.destination();
     // procfs and sysfs are refused on a symlinked destination (CVE-2019-19921).
     let target = if typ == "proc" || typ == "sysfs" {
@@ -481,7 +487,7 @@ fn mount_fs(root: BorrowedFd, m: &Mount, typ: &str, opts: &MountOptions) -> Resu
         .as_ref()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| typ.to_string());
-    let data = opts.data_string();
+    let data = crate::security::lsm::labelled_mount_data(cfg.spec, typ, opts.data_string());
     let flags = opts.flags - MsFlags::MS_REMOUNT;
     let res = mount(
         Some(source.as_str()),

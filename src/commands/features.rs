@@ -12,6 +12,8 @@ pub fn run() -> Result<i32> {
             .map(|c| c.index())
             .unwrap_or(u8::MAX)
     });
+    // brig applies each LSM where the host runs it.
+    let lsm = crate::security::lsm::Host::detect();
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::spec::OCI_VERSION,
@@ -22,8 +24,8 @@ pub fn run() -> Result<i32> {
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": crate::security::seccomp::features(),
-            "apparmor": {"enabled": false},
-            "selinux": {"enabled": false},
+            "apparmor": {"enabled": lsm.apparmor},
+            "selinux": {"enabled": lsm.selinux},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": crate::sys::has_mount_setattr()}}
         },

@@ -82,6 +82,9 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     crate::process::attrs::set_personality(cfg.spec)?;
     crate::process::attrs::set_scheduler(cfg.spec)?;
     crate::process::attrs::set_io_priority(cfg.spec)?;
+    // The non-dumpable init's /proc files belong to root: before the user switch, and
+    // before a seccomp filter could refuse the open.
+    crate::security::lsm::apply_exec_labels(process)?;
     let nnp = process.no_new_privileges() == Some(true);
     let seccomp_at = filter.as_ref().map(|f| LoadSeccompBefore::when(f, nnp));
     if seccomp_at == Some(LoadSeccompBefore::UserSwitch) {
