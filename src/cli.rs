@@ -63,6 +63,17 @@ fn later(cmd: Command) -> Command {
     )
 }
 
+/// `--format table|json` of `list` and `ps`.
+fn format_arg() -> Arg {
+    opt(
+        "format",
+        "select one of: table or json (default: \"table\")",
+    )
+    .short('f')
+    .default_value("table")
+    .value_parser(["table", "json"])
+}
+
 /// A repeatable flag with a value (`-e A=1 -e B=2`).
 fn many(name: &'static str, help: &'static str) -> Arg {
     opt(name, help).action(ArgAction::Append)
@@ -217,16 +228,8 @@ const SUBCOMMANDS: &[Subcommand] = &[
         "list",
         "lists containers started by brig with the given root",
         |c| {
-            c.arg(
-                opt(
-                    "format",
-                    "select one of: table or json (default: \"table\")",
-                )
-                .short('f')
-                .default_value("table")
-                .value_parser(["table", "json"]),
-            )
-            .arg(flag("quiet", "display only container IDs").short('q'))
+            c.arg(format_arg())
+                .arg(flag("quiet", "display only container IDs").short('q'))
         },
     ),
     ("spec", "create a new specification file", |c| {
@@ -246,17 +249,7 @@ const SUBCOMMANDS: &[Subcommand] = &[
         "ps",
         "ps displays the processes running inside a container",
         |c| {
-            c.arg(
-                opt(
-                    "format",
-                    "select one of: table or json (default: \"table\")",
-                )
-                .short('f')
-                .default_value("table")
-                .value_parser(["table", "json"]),
-            )
-            .arg(id_arg())
-            .arg(
+            c.arg(format_arg()).arg(id_arg()).arg(
                 Arg::new("ps-args")
                     .num_args(0..)
                     .allow_hyphen_values(true)

@@ -161,19 +161,10 @@ fn hugepage_limits_are_written_and_sizes_checked_against_the_host() {
         assert_eq!(hugetlb_file(&c, "1GB"), "0");
     }
     // update writes them too.
-    let mut child = c
-        .cmd()
-        .args(["update", "--resources", "-", &c.id])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
+    let out = update_from_stdin(
+        &c,
         br#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}"#,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(hugetlb_file(&c, "2MB"), "0");
     assert!(c.brig(&["delete", &c.id]).status.success());
@@ -380,19 +371,7 @@ fn update_changes_a_running_containers_limits() {
     assert_eq!(read(&c, "memory", "memory.limit_in_bytes"), "33554432");
     assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "20000");
     assert_eq!(read(&c, "pids", "pids.max"), "20");
-    let mut child = c
-        .cmd()
-        .args(["update", "--resources", "-", &c.id])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
-        br#"{"cpu": {"shares": 256}, "pids": {"limit": 30}}"#,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = update_from_stdin(&c, br#"{"cpu": {"shares": 256}, "pids": {"limit": 30}}"#);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(read(&c, "cpu", "cpu.shares"), "256");
     assert_eq!(read(&c, "pids", "pids.max"), "30");
@@ -440,4 +419,17 @@ fn the_systemd_driver_says_systemd_is_not_running() {
         }
         c.assert_clean();
     }
+}
+
+/// `brig update --resources -` with the JSON on stdin.
+fn update_from_stdin(c: &Ctx, json: &[u8]) -> std::process::Output {
+    let mut child = c
+        .cmd()
+        .args(["update", "--resources", "-", &c.id])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), json).unwrap();
+    child.wait_with_output().unwrap()
 }
