@@ -374,7 +374,9 @@ def interleave(runtimes, rounds, fn, *args):
 
 def version(rt):
     out = subprocess.run([rt.binary, "--version"], capture_output=True, text=True).stdout
-    return out.splitlines()[0] if out else "?"
+    lines = out.splitlines()
+    # brig's second line is its commit.
+    return ", ".join(lines[:2] if rt.name == "brig" else lines[:1]) or "?"
 
 
 RESULTS = Results()
