@@ -1,6 +1,7 @@
 //! cgroups behind one trait: placement on v1, hybrid and v2 hosts; on v1/hybrid the
 //! devices, memory, cpu, cpuset, pids, blkio, hugetlb, net_cls/net_prio and rdma resources
-//! and the `unified` map (in the cgroup2 mount), update and the freezer; usage stats and
+//! and the `unified` map (in the cgroup2 mount), update and the freezer; on v2 the same
+//! but devices and network, converted as runc does (`v2.rs`); usage stats and
 //! OOM events (`stats.rs`). A controller the host lacks is an error naming the field only
 //! when the config asks for it; what the v2 manager does not apply yet is refused by name.
 
@@ -154,10 +155,14 @@ fn is_unified() -> bool {
         .unwrap_or(false)
 }
 
-/// Check what can be judged from the config alone: hugepage size strings and `unified`
-/// key names (which become file names in the container's cgroup). Whether this host has
+/// Check what can be judged from the config alone: hugepage size strings, `unified` key
+/// names (which become file names in the container's cgroup) and, on a v2 host, the fields
+/// v2 has no file for (`v2::check`). Whether this host has
 /// the controllers is checked when the cgroup is created.
 pub fn check_supported(res: &LinuxResources) -> Result<()> {
+    if is_unified() {
+        v2::check(res)?;
+    }
     for (i, h) in res.hugepage_limits().iter().flatten().enumerate() {
         if parse_page_size(h.page_size()).is_none() {
             return Err(Error::config(
