@@ -490,3 +490,111 @@ pub fn move_mount_fd(from: BorrowedFd, to: BorrowedFd) -> io::Result<()> {
     };
     check(ret).map(drop)
 }
+
+/// The leading fields of `union bpf_attr` for BPF_PROG_LOAD (the kernel zero-fills the rest).
+#[repr(C)]
+#[derive(Default)]
+struct BpfProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// The fields of `union bpf_attr` for BPF_PROG_ATTACH.
+#[repr(C)]
+struct BpfProgAttachAttr {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+    replace_bpf_fd: u32,
+}
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+const BPF_F_ALLOW_MULTI: u32 = 2;
+
+fn bpf_prog_load(attr: &mut BpfProgLoadAttr) -> io::Result<OwnedFd> {
+    // SAFETY: attr is a valid, fully initialised prefix of bpf_attr whose size is passed;
+    // the instruction, license and log pointers it holds are live for the whole call (the
+    // caller's borrows), and the log buffer's size is the one in log_size.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            attr as *mut BpfProgLoadAttr,
+            std::mem::size_of::<BpfProgLoadAttr>() as libc::c_uint,
+        )
+    };
+    // SAFETY: on success the kernel returned a new program fd that we now own.
+    check(ret).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (`insns`: 8-byte
+/// `struct bpf_insn`s). When the verifier refuses it, the load is retried with its log,
+/// which is returned in the error.
+pub fn bpf_load_cgroup_device(insns: &[u8], license: &CStr) -> io::Result<OwnedFd> {
+    let mut attr = BpfProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: (insns.len() / 8) as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        ..Default::default()
+    };
+    match bpf_prog_load(&mut attr) {
+        Ok(fd) => Ok(fd),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EINVAL)) => {
+            let mut log = vec![0u8; 64 * 1024];
+            attr.log_level = 1;
+            attr.log_size = log.len() as u32;
+            attr.log_buf = log.as_mut_ptr() as u64;
+            let again = bpf_prog_load(&mut attr);
+            let text = CStr::from_bytes_until_nul(&log)
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match again {
+                Ok(fd) => Ok(fd),
+                Err(_) if !text.trim().is_empty() => Err(io::Error::new(
+                    e.kind(),
+                    format!("{e}; verifier log: {}", text.trim()),
+                )),
+                Err(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// bpf(BPF_PROG_ATTACH) of a device program to a cgroup2 directory, BPF_F_ALLOW_MULTI so
+/// that programs of the ancestors keep running too.
+pub fn bpf_attach_cgroup_device(cgroup: BorrowedFd, prog: BorrowedFd) -> io::Result<()> {
+    let attr = BpfProgAttachAttr {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+        replace_bpf_fd: 0,
+    };
+    // SAFETY: attr is a valid, initialised bpf_attr prefix whose size is passed, holding
+    // only integers (two fds borrowed for the call).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_ATTACH,
+            &attr as *const BpfProgAttachAttr,
+            std::mem::size_of::<BpfProgAttachAttr>() as libc::c_uint,
+        )
+    };
+    check(ret).map(drop)
+}

@@ -1,7 +1,7 @@
 //! cgroups behind one trait: placement on v1, hybrid and v2 hosts; on v1/hybrid the
 //! devices, memory, cpu, cpuset, pids, blkio, hugetlb, net_cls/net_prio and rdma resources
-//! and the `unified` map (in the cgroup2 mount), update and the freezer; on v2 the same
-//! but devices and network, converted as runc does (`v2.rs`); usage stats and
+//! and the `unified` map (in the cgroup2 mount), update and the freezer; on v2 the same but
+//! network, converted as runc does, with devices as an eBPF program (`v2.rs`); usage stats and
 //! OOM events (`stats.rs`). A controller the host lacks is an error naming the field only
 //! when the config asks for it; what the v2 manager does not apply yet is refused by name.
 

@@ -100,12 +100,34 @@ pub(super) fn check(r: &LinuxResources) -> Result<()> {
             );
         }
     }
-    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(Error::Unsupported(
-            "linux.resources.devices on a cgroup v2 host (the eBPF device filter)".into(),
-        ));
-    }
     Ok(())
+}
+
+/// The v2 device filter: the spec's rules then runc's defaults, as an eBPF program
+/// (`devices::bpf_program`) loaded and attached to the cgroup directory `dir`.
+pub(super) fn attach_device_filter(
+    dir: &Path,
+    spec_rules: &[oci_spec::runtime::LinuxDeviceCgroup],
+) -> Result<()> {
+    let field = "linux.resources.devices";
+    let prog = super::devices::bpf_program(&super::devices::rules(spec_rules));
+    let prog = crate::sys::bpf_load_cgroup_device(&super::devices::encode(&prog), c"Apache-2.0")
+        .map_err(|e| Error::os(format!("{field}: load the eBPF device filter"), e))?;
+    let cgroup = std::fs::File::open(dir)
+        .map_err(|e| Error::os(format!("{field}: open {}", dir.display()), e))?;
+    crate::sys::bpf_attach_cgroup_device(
+        std::os::fd::AsFd::as_fd(&cgroup),
+        std::os::fd::AsFd::as_fd(&prog),
+    )
+    .map_err(|e| {
+        Error::os(
+            format!(
+                "{field}: attach the eBPF device filter to {}",
+                dir.display()
+            ),
+            e,
+        )
+    })
 }
 
 /// runc's conversion of v1 cpu.shares (2..262144, default 1024) to v2 cpu.weight
@@ -364,6 +386,11 @@ impl CgroupManager for Manager {
             check(r)?;
         }
         create_dir(self.dir())?;
+        // As runc: the filter (runc's defaults at least) on every new container.
+        let spec_rules = resources
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default();
+        attach_device_filter(self.dir(), spec_rules)?;
         if let Some(r) = resources {
             apply_limits(Path::new(super::CGROUP_ROOT), self.dir(), r)?;
         }
@@ -642,5 +669,54 @@ mod tests {
             r#"{"cpu": {"shares": 0, "realtimeRuntime": 0}, "network": {"classID": 0}}"#
         ))
         .is_ok());
+    }
+
+    /// The filter loads (the kernel's verifier accepts it) and bites: on this hybrid host
+    /// the cgroup2 mount's device programs run for its cgroups too. A shell moved into a
+    /// cgroup with Docker's rules (deny all, then runc's defaults) can still open /dev/null
+    /// but no longer /dev/kmsg (c 1:11, not a default), which it opened just before.
+    #[test]
+    fn the_device_filter_loads_attaches_and_denies() {
+        let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .into_iter()
+            .map(Path::new)
+            .find(|m| m.join("cgroup.procs").exists() && m.join("cgroup.subtree_control").exists());
+        let Some(mount) = mount.filter(|_| nix::unistd::geteuid().is_root()) else {
+            eprintln!("skipped: needs root and a cgroup2 mount");
+            return;
+        };
+        let dir = mount.join(format!("brig-devfilter-{}", std::process::id()));
+        let node = std::env::temp_dir().join(format!("brig-kmsg-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> =
+            serde_json::from_str(r#"[{"allow": false, "access": "rwm"}]"#).unwrap();
+        let attached = attach_device_filter(&dir, &rules);
+        let out = attached.as_ref().ok().map(|_| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "mknod {n} c 1 11 && : > {n} && echo before-ok; echo $$ > {d}/cgroup.procs && : < /dev/null && echo null-ok; : > {n} && echo after-ok; exit 0",
+                    n = node.display(),
+                    d = dir.display()
+                ))
+                .output()
+                .unwrap()
+        });
+        let _ = std::fs::remove_file(&node);
+        let _ = remove_dir(&dir);
+        attached.unwrap();
+        let out = out.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !stdout.contains("before-ok") {
+            eprintln!("skipped: cannot open a kmsg node here: {stderr}");
+            return;
+        }
+        assert!(stdout.contains("null-ok"), "{stdout} {stderr}");
+        assert!(!stdout.contains("after-ok"), "{stdout} {stderr}");
+        assert!(
+            stderr.contains("ermission denied") || stderr.contains("ot permitted"),
+            "{stderr}"
+        );
     }
 }
