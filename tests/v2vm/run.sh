@@ -1,0 +1,175 @@
+#!/bin/bash
+# Run brig's cgroup integration tests on a pure cgroup v2 host: a QEMU (TCG) VM booting
+# Debian's kernel with cgroup_no_v1=all, the host's / shared read-only over 9p, and the
+# test binary (built here, on the host) run inside it. See tests/v2vm/README.md.
+#
+#   tests/v2vm/run.sh [ARGS FOR THE TEST BINARY...]
+#
+# Environment: V2VM_TIMEOUT (seconds, default 600), V2VM_MEM (MiB, default 1024),
+# V2VM_SMP (default 2), V2VM_TEST (integration test name, default cgroups),
+# BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo).
+# Exit status: the test binary's, or 124 when the VM timed out, 125 when it stopped
+# without reporting one.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$REPO/target/v2vm
+TIMEOUT=${V2VM_TIMEOUT:-600}
+MEM=${V2VM_MEM:-1024}
+SMP=${V2VM_SMP:-2}
+TEST=${V2VM_TEST:-cgroups}
+ROOTFS=${BRIG_TEST_ROOTFS:-$REPO/target/fixtures/rootfs}
+CARGO=${CARGO:-cargo}
+# The kernel modules the guest needs (their dependencies are added from each .ko's
+# modinfo): virtio over PCI, the 9p filesystem over virtio, and a virtio disk so the
+# guest has a block device for the blockIO test.
+MODULES="virtio_pci 9pnet_virtio 9p virtio_blk"
+
+say() { echo "v2vm: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+for cmd in qemu-system-x86_64 busybox xz apt-get dpkg timeout; do
+    command -v "$cmd" >/dev/null || die "$cmd not found (make v2-test installs what it needs)"
+done
+[ -e "$ROOTFS/bin/probe" ] || die "no fixture rootfs at $ROOTFS (make fixtures)"
+mkdir -p "$OUT"
+
+# --- kernel: Debian's current linux-image-*-amd64, unpacked under target/v2vm/kernel ---
+KDIR=$OUT/kernel
+if ! ls "$KDIR"/boot/vmlinuz-* >/dev/null 2>&1; then
+    kpkg() {
+        apt-cache depends linux-image-amd64 2>/dev/null |
+            sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1
+    }
+    pkg=$(kpkg)
+    [ -n "$pkg" ] || { apt-get update -qq && pkg=$(kpkg); }
+    [ -n "$pkg" ] || die "cannot resolve linux-image-amd64 to a kernel package"
+    say "fetching $pkg"
+    rm -rf "$OUT/deb" "$KDIR.tmp"
+    mkdir -p "$OUT/deb"
+    (cd "$OUT/deb" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+    deb=$(ls "$OUT"/deb/"$pkg"_*.deb 2>/dev/null | head -1)
+    [ -n "$deb" ] || die "apt-get download $pkg failed"
+    dpkg -x "$deb" "$KDIR.tmp"
+    rm -rf "$KDIR" && mv "$KDIR.tmp" "$KDIR" && rm -rf "$OUT/deb"
+fi
+VMLINUZ=$(ls "$KDIR"/boot/vmlinuz-* | head -1)
+KVER=${VMLINUZ##*/vmlinuz-}
+MODDIR=$KDIR/lib/modules/$KVER/kernel
+
+# The uncompressed ELF kernel boots faster under TCG (QEMU enters it through its PVH
+# note, skipping the decompressor). Debian's is xz-compressed inside the bzImage.
+KERNEL=$VMLINUZ
+if [ ! -s "$OUT/vmlinux" ]; then
+    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$VMLINUZ" | head -1 | cut -d: -f1 || true)
+    # (tail dies of SIGPIPE when xz stops at the end of the stream: judge by the output)
+    [ -n "$off" ] && { tail -c +$((off + 1)) "$VMLINUZ" | xz -dcq --single-stream >"$OUT/vmlinux.tmp" 2>/dev/null || true; }
+    if [ -s "$OUT/vmlinux.tmp" ] && [ "$(head -c 4 "$OUT/vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+        mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
+    else
+        rm -f "$OUT/vmlinux.tmp"
+    fi
+fi
+[ -s "$OUT/vmlinux" ] && KERNEL=$OUT/vmlinux
+
+# --- initramfs: busybox-static, the modules, and an init that chroots into the host ---
+modfile() { find "$MODDIR" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -1; }
+moddeps() { # modinfo -F depends, read straight from the .modinfo strings
+    local f; f=$(modfile "$1")
+    [ -n "$f" ] || die "module $1 not in $MODDIR"
+    case $f in
+        *.xz) xz -dc "$f" ;;
+        *) cat "$f" ;;
+    esac | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '
+}
+ORDER=""
+add_mod() { # depth first: dependencies before the module
+    case " $ORDER " in *" $1 "*) return ;; esac
+    local d
+    for d in $(moddeps "$1"); do add_mod "$d"; done
+    ORDER="$ORDER $1"
+}
+for m in $MODULES; do add_mod "$m"; done
+
+INITRD=$OUT/initramfs.cpio.gz
+STAMP="$KVER $ORDER $(sha256sum "$REPO/tests/v2vm/init" /bin/busybox | cut -c1-16 | tr '\n' ' ')"
+if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAMP" ]; then
+    say "building initramfs (modules:$ORDER)"
+    tree=$OUT/initramfs
+    rm -rf "$tree" && mkdir -p "$tree"/{bin,dev,proc,sys,host,lib/modules}
+    cp /bin/busybox "$tree/bin/busybox"
+    ln -s busybox "$tree/bin/sh"
+    install -m 755 "$REPO/tests/v2vm/init" "$tree/init"
+    for m in $ORDER; do
+        f=$(modfile "$m")
+        case $f in # busybox's insmod reads plain .ko files only
+            *.xz) xz -dc "$f" >"$tree/lib/modules/$m.ko" ;;
+            *.zst) zstd -dcq "$f" >"$tree/lib/modules/$m.ko" ;;
+            *) cp "$f" "$tree/lib/modules/$m.ko" ;;
+        esac
+    done
+    echo "$ORDER" >"$tree/lib/modules/order"
+    (cd "$tree" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$INITRD.tmp"
+    mv "$INITRD.tmp" "$INITRD"
+    echo "$STAMP" >"$OUT/initramfs.stamp"
+fi
+
+# A small sparse disk: the guest's only block device (the blockIO test wants one).
+[ -e "$OUT/disk.img" ] || truncate -s 64M "$OUT/disk.img"
+
+# --- the test binary, built on the host ---
+say "building brig and the $TEST test binary"
+(cd "$REPO" && $CARGO build -q)
+TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>/dev/null |
+    grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+[ -n "$TESTBIN" ] && [ -x "$TESTBIN" ] || die "could not build the $TEST test binary"
+
+# The guest runs this script (through 9p) chrooted in the host's /, after its init has
+# mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp and /run.
+GUEST=$OUT/guest.sh
+{
+    echo '#!/bin/sh'
+    echo 'echo "V2-TEST-CONTROLLERS=$(cat /sys/fs/cgroup/cgroup.controllers)"'
+    echo 'echo "V2-TEST-SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control)"'
+    echo 'echo "V2-TEST-MOUNTS: $(grep -E " / | /sys| /tmp| /run| /dev" /proc/mounts | cut -d" " -f1-3 | tr "\n" ";")"'
+    printf 'export BRIG_TEST_ROOTFS=%q\n' "$ROOTFS"
+    echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp'
+    printf 'cd /tmp && %q' "$TESTBIN"
+    for a in "$@"; do printf ' %q' "$a"; done
+    echo ' 2>&1'
+    echo 'echo "V2-TEST-EXIT=$?"'
+} >"$GUEST"
+chmod 755 "$GUEST"
+
+# --- boot ---
+LOG=$OUT/console.log
+say "booting $KVER ($(basename "$KERNEL")), timeout ${TIMEOUT}s, log $LOG"
+start=$(date +%s)
+set +e
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+    -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" \
+    -kernel "$KERNEL" -initrd "$INITRD" \
+    -append "console=ttyS0 cgroup_no_v1=all panic=-1 quiet loglevel=4 v2vm.run=$GUEST" \
+    -display none -monitor none -serial stdio -no-reboot \
+    -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+    -drive file="$OUT/disk.img",format=raw,if=virtio,cache=unsafe \
+    -nic none </dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+secs=$(($(date +%s) - start))
+
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    say "FAILED: the VM did not finish within ${TIMEOUT}s (V2VM_TIMEOUT); console in $LOG"
+    exit 124
+fi
+code=$(sed -n 's/^V2-TEST-EXIT=\([0-9]*\)$/\1/p' "$LOG" | tail -1)
+if [ -z "$code" ]; then
+    say "FAILED: the VM stopped (qemu status $rc) after ${secs}s without reporting a result; console in $LOG"
+    exit 125
+fi
+if [ "$code" = 0 ]; then
+    say "$TEST tests passed on cgroup v2 (${secs}s)"
+else
+    say "FAILED: $TEST tests exited $code on cgroup v2 (${secs}s); console in $LOG"
+fi
+exit "$code"
