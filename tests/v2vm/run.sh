@@ -137,7 +137,12 @@ GUEST=$OUT/guest.sh
     printf 'cd /tmp && %q' "$TESTBIN"
     for a in "$@"; do printf ' %q' "$a"; done
     echo ' 2>&1'
-    echo 'echo "V2-TEST-EXIT=$?"'
+    echo 'rc=$?'
+    # The test kit's leftover check looks for the container's cgroup one level below each
+    # v1 controller directory; on v2 that misses /sys/fs/cgroup/brig-test-*: check here.
+    echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* 2>/dev/null | tr "\n" " ")'
+    echo 'if [ -n "$left" ]; then echo "V2-TEST-LEFTOVER-CGROUPS: $left"; [ $rc = 0 ] && rc=1; fi'
+    echo 'echo "V2-TEST-EXIT=$rc"'
 } >"$GUEST"
 chmod 755 "$GUEST"
 
