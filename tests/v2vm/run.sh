@@ -120,9 +120,12 @@ fi
 # --- the test binary, built on the host ---
 say "building brig and the $TEST test binary"
 (cd "$REPO" && $CARGO build -q)
-TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>/dev/null |
+TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>"$OUT/build.err" |
     grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-[ -n "$TESTBIN" ] && [ -x "$TESTBIN" ] || die "could not build the $TEST test binary"
+if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
+    tail -30 "$OUT/build.err" >&2
+    die "could not build the $TEST test binary"
+fi
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
 # mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp and /run.
