@@ -121,7 +121,7 @@ fi
 say "building brig and the $TEST test binary"
 (cd "$REPO" && $CARGO build -q)
 TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>"$OUT/build.err" |
-    grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+    grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1 || true)
 if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
     tail -30 "$OUT/build.err" >&2
     die "could not build the $TEST test binary"
