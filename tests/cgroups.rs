@@ -1,11 +1,13 @@
-//! linux.resources on this host (cgroup v1 hybrid): values read back from the cgroup files,
-//! limits that bite, and pause/resume through the freezer.
+//! linux.resources on this host (cgroup v1 hybrid) and on a pure cgroup v2 host (the VM
+//! of tests/v2vm): values read back from the cgroup files, limits that bite, and
+//! pause/resume through the freezer (v1) or cgroup.freeze (v2).
 
 mod common;
 
 use common::*;
 use serde_json::json;
 
+/// A file of the container's cgroup in a v1 hierarchy (v1 and hybrid hosts).
 fn read(c: &Ctx, controller: &str, file: &str) -> String {
     let path = format!("/sys/fs/cgroup/{controller}{}/{file}", c.cgroup);
     std::fs::read_to_string(&path)
@@ -14,12 +16,53 @@ fn read(c: &Ctx, controller: &str, file: &str) -> String {
         .to_string()
 }
 
+/// A file of the container's one cgroup directory on a pure v2 host.
+fn read2(c: &Ctx, file: &str) -> String {
+    read_cg(c, "", "", file)
+}
+
+/// Remove a key of linux.resources.
+fn unset(c: &mut Ctx, key: &str) {
+    c.config["linux"]["resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove(key);
+}
+
 #[test]
 fn memory_cpu_and_pids_settings_are_written() {
     let mut c = Ctx::new("cg-values");
     c.set_args(&["sleep", "60"]);
-    c.config["linux"]["resources"]["memory"] =
-        json!({"limit": 67108864, "reservation": 33554432, "swap": 134217728, "swappiness": 10});
+    let v2 = cgroup_v2();
+    if v2 {
+        // cgroup v2 has no files for these: refused by field before anything is created.
+        for (key, value, field) in [
+            (
+                "memory",
+                json!({"limit": 67108864, "swappiness": 10}),
+                "linux.resources.memory.swappiness",
+            ),
+            (
+                "cpu",
+                json!({"realtimeRuntime": 1000}),
+                "linux.resources.cpu.realtimeRuntime",
+            ),
+            (
+                "cpu",
+                json!({"realtimePeriod": 1000000}),
+                "linux.resources.cpu.realtimePeriod",
+            ),
+        ] {
+            c.config["linux"]["resources"][key] = value;
+            c.expect_create_error(field);
+            unset(&mut c, key);
+        }
+    }
+    c.config["linux"]["resources"]["memory"] = if v2 {
+        json!({"limit": 67108864, "reservation": 33554432, "swap": 134217728})
+    } else {
+        json!({"limit": 67108864, "reservation": 33554432, "swap": 134217728, "swappiness": 10})
+    };
     // Docker sends shares 0 for "unset".
     c.config["linux"]["resources"]["cpu"] =
         json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"});
@@ -29,18 +72,31 @@ fn memory_cpu_and_pids_settings_are_written() {
         "{}",
         std::fs::read_to_string(c.base.join("container.err")).unwrap()
     );
-    assert_eq!(read(&c, "memory", "memory.limit_in_bytes"), "67108864");
-    assert_eq!(read(&c, "memory", "memory.soft_limit_in_bytes"), "33554432");
-    assert_eq!(
-        read(&c, "memory", "memory.memsw.limit_in_bytes"),
-        "134217728"
-    );
-    assert_eq!(read(&c, "memory", "memory.swappiness"), "10");
-    assert_eq!(read(&c, "cpu", "cpu.shares"), "512");
-    assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "50000");
-    assert_eq!(read(&c, "cpu", "cpu.cfs_period_us"), "100000");
-    assert_eq!(read(&c, "cpuset", "cpuset.cpus"), "0");
-    assert_eq!(read(&c, "pids", "pids.max"), "50");
+    if v2 {
+        assert_eq!(read2(&c, "memory.max"), "67108864");
+        assert_eq!(read2(&c, "memory.low"), "33554432");
+        // OCI swap is memory+swap; memory.swap.max is swap alone.
+        assert_eq!(read2(&c, "memory.swap.max"), "67108864");
+        // runc's shares-to-weight conversion: 512 shares is weight 59.
+        assert_eq!(read2(&c, "cpu.weight"), "59");
+        assert_eq!(read2(&c, "cpu.max"), "50000 100000");
+        assert_eq!(read2(&c, "cpuset.cpus"), "0");
+        assert_eq!(read2(&c, "cpuset.mems"), "0");
+        assert_eq!(read2(&c, "pids.max"), "50");
+    } else {
+        assert_eq!(read(&c, "memory", "memory.limit_in_bytes"), "67108864");
+        assert_eq!(read(&c, "memory", "memory.soft_limit_in_bytes"), "33554432");
+        assert_eq!(
+            read(&c, "memory", "memory.memsw.limit_in_bytes"),
+            "134217728"
+        );
+        assert_eq!(read(&c, "memory", "memory.swappiness"), "10");
+        assert_eq!(read(&c, "cpu", "cpu.shares"), "512");
+        assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read(&c, "cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(read(&c, "cpuset", "cpuset.cpus"), "0");
+        assert_eq!(read(&c, "pids", "pids.max"), "50");
+    }
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
 }
@@ -95,13 +151,32 @@ fn pause_freezes_and_resume_thaws() {
     c.run_detached();
     assert!(c.brig(&["pause", &c.id]).status.success());
     assert_eq!(c.state()["status"], "paused");
-    assert_eq!(read(&c, "freezer", "freezer.state"), "FROZEN");
+    if cgroup_v2() {
+        assert_eq!(read2(&c, "cgroup.freeze"), "1");
+        assert!(
+            read2(&c, "cgroup.events").lines().any(|l| l == "frozen 1"),
+            "{}",
+            read2(&c, "cgroup.events")
+        );
+    } else {
+        assert_eq!(read(&c, "freezer", "freezer.state"), "FROZEN");
+    }
     let pid = c.state()["pid"].as_i64().unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     assert!(stat.contains(") D ") || stat.contains(") S "), "{stat}");
     let again = c.brig(&["resume", &c.id]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(c.state()["status"], "running");
+    if cgroup_v2() {
+        assert_eq!(read2(&c, "cgroup.freeze"), "0");
+        assert!(
+            read2(&c, "cgroup.events").lines().any(|l| l == "frozen 0"),
+            "{}",
+            read2(&c, "cgroup.events")
+        );
+    } else {
+        assert_eq!(read(&c, "freezer", "freezer.state"), "THAWED");
+    }
     let not_paused = c.brig(&["resume", &c.id]);
     assert!(stderr(&not_paused).contains("container not paused"));
     assert!(c.brig(&["pause", &c.id]).status.success());
@@ -126,10 +201,13 @@ fn v1_mounted(controller: &str) -> bool {
         })
 }
 
-/// This host's hugetlb files: the cgroup2 mount at /sys/fs/cgroup/unified (hybrid, as
-/// here, "hugetlb.2MB.max") or a v1 hierarchy ("hugetlb.2MB.limit_in_bytes").
+/// This host's hugetlb files: the container's own directory on a pure v2 host
+/// ("hugetlb.2MB.max"), the cgroup2 mount at /sys/fs/cgroup/unified (hybrid, as here) or
+/// a v1 hierarchy ("hugetlb.2MB.limit_in_bytes").
 fn hugetlb_file(c: &Ctx, size: &str) -> String {
-    if v1_mounted("hugetlb") {
+    if cgroup_v2() {
+        read2(c, &format!("hugetlb.{size}.max"))
+    } else if v1_mounted("hugetlb") {
         read(c, "hugetlb", &format!("hugetlb.{size}.limit_in_bytes"))
     } else {
         read(c, "unified", &format!("hugetlb.{size}.max"))
@@ -232,24 +310,34 @@ fn rdma_limits_need_the_rdma_controller() {
     c.assert_clean();
     c.config["linux"]["resources"]["rdma"] =
         json!({"mlx4_0": {"hcaHandles": 2, "hcaObjects": 2000}});
-    let unified_rdma = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+    // The cgroup2 mount: /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified here.
+    let v2 = cgroup_v2();
+    let controllers = if v2 {
+        "/sys/fs/cgroup/cgroup.controllers"
+    } else {
+        "/sys/fs/cgroup/unified/cgroup.controllers"
+    };
+    let unified_rdma = std::fs::read_to_string(controllers)
         .is_ok_and(|s| s.split_whitespace().any(|c| c == "rdma"));
     if v1_mounted("rdma") || unified_rdma {
         // The kernel accepts limits only for devices it has; without an RDMA device the
         // write is refused and the error names the field.
         let out = c.create();
         if out.status.success() {
-            let dir = if v1_mounted("rdma") {
-                "rdma"
+            let max = if v2 {
+                read2(&c, "rdma.max")
+            } else if v1_mounted("rdma") {
+                read(&c, "rdma", "rdma.max")
             } else {
-                "unified"
+                read(&c, "unified", "rdma.max")
             };
-            assert!(read(&c, dir, "rdma.max").contains("mlx4_0 hca_handle=2 hca_object=2000"));
+            assert!(max.contains("mlx4_0 hca_handle=2 hca_object=2000"), "{max}");
             assert!(c.brig(&["delete", &c.id]).status.success());
             c.assert_clean();
         } else {
+            // The message names the field and the device whose limit was refused.
             assert!(
-                stderr(&out).contains("linux.resources.rdma"),
+                stderr(&out).contains("linux.resources.rdma") && stderr(&out).contains("mlx4_0"),
                 "{}",
                 stderr(&out)
             );
@@ -266,24 +354,39 @@ fn rdma_limits_need_the_rdma_controller() {
 fn unified_keys_are_written_in_the_cgroup2_mount() {
     let mut c = Ctx::new("cg-unified");
     c.set_args(&["sleep", "60"]);
-    c.config["linux"]["resources"]["unified"] =
-        json!({"cgroup.max.descendants": "5", "hugetlb.2MB.max": "6291456"});
+    let v2 = cgroup_v2();
+    c.config["linux"]["resources"]["unified"] = if v2 {
+        // On v2 every controller is in the one hierarchy, memory too.
+        json!({"cgroup.max.descendants": "5", "hugetlb.2MB.max": "6291456", "memory.max": "33554432"})
+    } else {
+        json!({"cgroup.max.descendants": "5", "hugetlb.2MB.max": "6291456"})
+    };
     assert!(
         c.create().status.success(),
         "{}",
         std::fs::read_to_string(c.base.join("container.err")).unwrap()
     );
-    assert_eq!(read(&c, "unified", "cgroup.max.descendants"), "5");
-    assert_eq!(read(&c, "unified", "hugetlb.2MB.max"), "6291456");
+    if v2 {
+        assert_eq!(read2(&c, "cgroup.max.descendants"), "5");
+        assert_eq!(read2(&c, "hugetlb.2MB.max"), "6291456");
+        assert_eq!(read2(&c, "memory.max"), "33554432");
+    } else {
+        assert_eq!(read(&c, "unified", "cgroup.max.descendants"), "5");
+        assert_eq!(read(&c, "unified", "hugetlb.2MB.max"), "6291456");
+    }
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
 
-    // A file the cgroup does not have; a controller the cgroup2 mount does not offer here
-    // (memory is a v1 hierarchy on this host); names that would leave the directory.
+    // A file the cgroup does not have; a controller the cgroup2 mount does not offer
+    // (memory is a v1 hierarchy on this host; net_cls has no v2 controller anywhere);
+    // names that would leave the directory.
     for (key, needle) in [
         ("hugetlb.3MB.max", "no such file"),
         ("cgroup.no_such_file", "no such file"),
-        ("memory.max", "not available"),
+        (
+            if v2 { "net_cls.classid" } else { "memory.max" },
+            "not available",
+        ),
         ("../cgroup.procs", "controller.file"),
         ("x/cgroup.procs", "controller.file"),
         ("cgroup..procs", "controller.file"),
@@ -323,12 +426,44 @@ fn block_io_throttles_are_written_and_weights_need_a_weight_file() {
         "{}",
         std::fs::read_to_string(c.base.join("container.err")).unwrap()
     );
-    assert_eq!(
-        read(&c, "blkio", "blkio.throttle.read_bps_device"),
-        format!("{major}:{minor} 1048576")
-    );
+    if cgroup_v2() {
+        // io.max lists every key of the device: "MAJ:MIN rbps=N wbps=max riops=max wiops=max".
+        let max = read2(&c, "io.max");
+        assert!(
+            max.lines()
+                .any(|l| l.starts_with(&format!("{major}:{minor} rbps=1048576 "))),
+            "{max}"
+        );
+    } else {
+        assert_eq!(
+            read(&c, "blkio", "blkio.throttle.read_bps_device"),
+            format!("{major}:{minor} 1048576")
+        );
+    }
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
+    if cgroup_v2() {
+        // v2 has no leaf weights: refused by field. A weight goes to io.bfq.weight as it
+        // is (BFQ) or to io.weight converted as runc does (500 is "default 4950").
+        c.config["linux"]["resources"]["blockIO"] = json!({"leafWeight": 500});
+        c.expect_create_error("linux.resources.blockIO.leafWeight");
+        c.config["linux"]["resources"]["blockIO"] = json!({"weight": 500});
+        assert!(
+            c.create().status.success(),
+            "{}",
+            std::fs::read_to_string(c.base.join("container.err")).unwrap()
+        );
+        let bfq = cg_path(&c, "", "", "io.bfq.weight");
+        if bfq.exists() {
+            let w = read2(&c, "io.bfq.weight");
+            assert!(w.lines().any(|l| l == "default 500"), "{w}");
+        } else {
+            assert_eq!(read2(&c, "io.weight"), "default 4950");
+        }
+        assert!(c.brig(&["delete", &c.id]).status.success());
+        c.assert_clean();
+        return;
+    }
     // A weight goes to blkio.weight (CFQ) or blkio.bfq.weight (BFQ), which exist in
     // non-root cgroups when the scheduler has them; otherwise create says there is none.
     c.config["linux"]["resources"]["blockIO"] = json!({"weight": 500});
@@ -368,13 +503,26 @@ fn update_changes_a_running_containers_limits() {
         &c.id,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&c, "memory", "memory.limit_in_bytes"), "33554432");
-    assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "20000");
-    assert_eq!(read(&c, "pids", "pids.max"), "20");
+    let v2 = cgroup_v2();
+    assert_eq!(
+        read_cg(&c, "memory", "memory.limit_in_bytes", "memory.max"),
+        "33554432"
+    );
+    if v2 {
+        assert_eq!(read2(&c, "cpu.max"), "20000 100000");
+    } else {
+        assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "20000");
+    }
+    assert_eq!(read_cg(&c, "pids", "pids.max", "pids.max"), "20");
     let out = update_from_stdin(&c, br#"{"cpu": {"shares": 256}, "pids": {"limit": 30}}"#);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&c, "cpu", "cpu.shares"), "256");
-    assert_eq!(read(&c, "pids", "pids.max"), "30");
+    if v2 {
+        // runc's shares-to-weight conversion: 256 shares is weight 35.
+        assert_eq!(read2(&c, "cpu.weight"), "35");
+    } else {
+        assert_eq!(read(&c, "cpu", "cpu.shares"), "256");
+    }
+    assert_eq!(read_cg(&c, "pids", "pids.max", "pids.max"), "30");
     let bad = c.brig(&["update", "--memory", "lots", &c.id]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("--memory"), "{}", stderr(&bad));
@@ -387,6 +535,43 @@ fn update_changes_a_running_containers_limits() {
         stderr(&stopped)
     );
     assert!(c.brig(&["delete", &c.id]).status.success());
+    c.assert_clean();
+}
+
+/// A device node the container has but its rules deny cannot be opened: the v1 devices
+/// controller here, the eBPF device filter on v2. /dev/kmsg (c 1:11) is not one of runc's
+/// default devices, and opening it write-only needs no capability.
+#[test]
+fn a_denied_device_cannot_be_opened() {
+    let mut c = Ctx::new("cg-devices");
+    c.config["linux"]["devices"] = json!([{"path": "/dev/kmsg", "type": "c", "major": 1,
+        "minor": 11, "fileMode": 0o666, "uid": 0, "gid": 0}]);
+    // runc's default spec: deny everything (then the default devices, /dev/null...).
+    assert_eq!(
+        c.config["linux"]["resources"]["devices"],
+        json!([{"allow": false, "access": "rwm"}])
+    );
+    let r = c.probe(&[
+        "--stat",
+        "/dev/kmsg",
+        "--try-write",
+        "/dev/kmsg",
+        "--try-write",
+        "/dev/null",
+    ]);
+    assert_eq!(r["stat"]["/dev/kmsg"]["type"], "char", "{r}");
+    assert_eq!(r["stat"]["/dev/kmsg"]["minor"], 11, "{r}");
+    assert_eq!(r["writable"]["/dev/null"]["ok"], true, "{r}");
+    assert_eq!(r["writable"]["/dev/kmsg"]["error"], "EPERM", "{r}");
+    c.assert_clean();
+
+    // Allowed for writing, the same node opens.
+    c.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}
+    ]);
+    let r = c.probe(&["--try-write", "/dev/kmsg"]);
+    assert_eq!(r["writable"]["/dev/kmsg"]["ok"], true, "{r}");
     c.assert_clean();
 }
 

@@ -228,8 +228,14 @@ impl Ctx {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// Directories of this container's cgroup that exist on the host.
+    /// Directories of this container's cgroup that exist on the host: the one directory
+    /// under the cgroup2 mount on a pure v2 host, else one per v1 hierarchy (and the
+    /// unified mount of a hybrid host).
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        if cgroup_v2() {
+            let dir = Path::new("/sys/fs/cgroup").join(self.cgroup.trim_start_matches('/'));
+            return if dir.exists() { vec![dir] } else { Vec::new() };
+        }
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             let dir = entry.path().join(self.cgroup.trim_start_matches('/'));
@@ -283,6 +289,34 @@ impl Drop for Ctx {
         }
         let _ = std::fs::remove_dir_all(&self.base);
     }
+}
+
+/// Whether this host is a pure cgroup v2 host (cgroup2 mounted alone at /sys/fs/cgroup).
+pub fn cgroup_v2() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The path of one of the container's cgroup files: `v1_file` in the `v1_controller`
+/// hierarchy on a v1 or hybrid host, `v2_file` in its one directory on a v2 host.
+pub fn cg_path(c: &Ctx, v1_controller: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    if cgroup_v2() {
+        PathBuf::from(format!("/sys/fs/cgroup{}/{v2_file}", c.cgroup))
+    } else {
+        PathBuf::from(format!(
+            "/sys/fs/cgroup/{v1_controller}{}/{v1_file}",
+            c.cgroup
+        ))
+    }
+}
+
+/// One of the container's cgroup files, trimmed (see `cg_path`), e.g.
+/// `read_cg(&c, "memory", "memory.limit_in_bytes", "memory.max")`.
+pub fn read_cg(c: &Ctx, v1_controller: &str, v1_file: &str, v2_file: &str) -> String {
+    let path = cg_path(c, v1_controller, v1_file, v2_file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_string()
 }
 
 /// The inode of a process's namespace (`file` as in /proc/PID/ns: mnt, net, pid, ...).
