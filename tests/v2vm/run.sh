@@ -128,7 +128,9 @@ if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
 fi
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
-# mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp and /run.
+# mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run.
+# The tmpfs goes on the kit's directory only, which must exist on the host (9p is read-only).
+mkdir -p /tmp/brig-it
 GUEST=$OUT/guest.sh
 {
     echo '#!/bin/sh'
@@ -136,8 +138,8 @@ GUEST=$OUT/guest.sh
     echo 'echo "V2-TEST-SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control)"'
     echo 'echo "V2-TEST-MOUNTS: $(grep -E " / | /sys| /tmp| /run| /dev" /proc/mounts | cut -d" " -f1-3 | tr "\n" ";")"'
     printf 'export BRIG_TEST_ROOTFS=%q\n' "$ROOTFS"
-    echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp'
-    printf 'cd /tmp && %q' "$TESTBIN"
+    echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp/brig-it'
+    printf 'cd /tmp/brig-it && %q' "$TESTBIN"
     for a in "$@"; do printf ' %q' "$a"; done
     echo ' 2>&1'
     echo 'rc=$?'
