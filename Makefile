@@ -91,9 +91,10 @@ fuzz: deps
 fuzz-long:
 	$(MAKE) fuzz FUZZ_SECS=600
 
-# Pure cgroup v2: the cgroup integration tests inside a QEMU (TCG) VM booting Debian's
-# kernel with cgroup_no_v1=all and the host's / over 9p: tests/v2vm/README.md. Part of
-# `make test`: tests/cgroups.rs reads the v1 files on this host and the v2 files there.
+# Pure cgroup v2: the cgroup and events integration tests inside a QEMU (TCG) VM booting
+# Debian's kernel with cgroup_no_v1=all and the host's / over 9p: tests/v2vm/README.md.
+# Part of `make test`: the tests read the v1 files on this host and the v2 files there.
+# V2_TEST_ARGS filters the cgroups tests.
 V2_PACKAGES := qemu-system-x86 busybox-static xz-utils
 V2VM_TIMEOUT ?= 600
 .PHONY: v2-test
@@ -105,3 +106,4 @@ v2-test: build fixtures
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(V2_TEST_ARGS)
+	V2VM_TEST=events V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
