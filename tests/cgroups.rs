@@ -67,11 +67,7 @@ fn memory_cpu_and_pids_settings_are_written() {
     c.config["linux"]["resources"]["cpu"] =
         json!({"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"});
     c.config["linux"]["resources"]["pids"] = json!({"limit": 50});
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     if v2 {
         assert_eq!(read2(&c, "memory.max"), "67108864");
         assert_eq!(read2(&c, "memory.low"), "33554432");
@@ -229,11 +225,7 @@ fn hugepage_limits_are_written_and_sizes_checked_against_the_host() {
     } else {
         json!([{"pageSize": "2MB", "limit": 4194304}])
     };
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     assert_eq!(hugetlb_file(&c, "2MB"), "4194304");
     if gigantic {
         assert_eq!(hugetlb_file(&c, "1GB"), "0");
@@ -265,21 +257,13 @@ fn network_class_id_and_priorities_need_net_cls_and_net_prio() {
     c.set_args(&["sleep", "60"]);
     // classID 0 and no priorities: nothing asked, on any host.
     c.config["linux"]["resources"]["network"] = json!({"classID": 0, "priorities": []});
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
     c.config["linux"]["resources"]["network"] =
         json!({"classID": 1048577, "priorities": [{"name": "lo", "priority": 5}]});
     if v1_mounted("net_cls") && v1_mounted("net_prio") {
-        assert!(
-            c.create().status.success(),
-            "{}",
-            std::fs::read_to_string(c.base.join("container.err")).unwrap()
-        );
+        c.create_ok();
         assert_eq!(read(&c, "net_cls", "net_cls.classid"), "1048577");
         assert!(read(&c, "net_prio", "net_prio.ifpriomap").contains("lo 5"));
         assert!(c.brig(&["delete", &c.id]).status.success());
@@ -301,11 +285,7 @@ fn rdma_limits_need_the_rdma_controller() {
     c.set_args(&["sleep", "60"]);
     // An entry without limits asks for nothing.
     c.config["linux"]["resources"]["rdma"] = json!({"mlx4_0": {}});
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     assert!(c.brig(&["delete", &c.id]).status.success());
     c.assert_clean();
     c.config["linux"]["resources"]["rdma"] =
@@ -361,11 +341,7 @@ fn unified_keys_are_written_in_the_cgroup2_mount() {
     } else {
         json!({"cgroup.max.descendants": "5", "hugetlb.2MB.max": "6291456"})
     };
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     if v2 {
         assert_eq!(read2(&c, "cgroup.max.descendants"), "5");
         assert_eq!(read2(&c, "hugetlb.2MB.max"), "6291456");
@@ -421,11 +397,7 @@ fn block_io_throttles_are_written_and_weights_need_a_weight_file() {
     c.set_args(&["sleep", "60"]);
     // Docker sends weight 0 for "unset".
     c.config["linux"]["resources"]["blockIO"] = json!({"weight": 0, "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}]});
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     if cgroup_v2() {
         // io.max lists every key of the device: "MAJ:MIN rbps=N wbps=max riops=max wiops=max".
         let max = read2(&c, "io.max");
@@ -448,11 +420,7 @@ fn block_io_throttles_are_written_and_weights_need_a_weight_file() {
         c.config["linux"]["resources"]["blockIO"] = json!({"leafWeight": 500});
         c.expect_create_error("linux.resources.blockIO.leafWeight");
         c.config["linux"]["resources"]["blockIO"] = json!({"weight": 500});
-        assert!(
-            c.create().status.success(),
-            "{}",
-            std::fs::read_to_string(c.base.join("container.err")).unwrap()
-        );
+        c.create_ok();
         let bfq = cg_path(&c, "", "", "io.bfq.weight");
         if bfq.exists() {
             let w = read2(&c, "io.bfq.weight");

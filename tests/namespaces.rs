@@ -95,11 +95,7 @@ fn user_namespace_maps_root_to_the_configured_host_id() {
 
     // Seen from the host, the container's root is uid 100000.
     c.set_args(&["sleep", "30"]);
-    assert!(
-        c.create().status.success(),
-        "{}",
-        std::fs::read_to_string(c.base.join("container.err")).unwrap()
-    );
+    c.create_ok();
     let pid = c.state()["pid"].as_i64().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();

@@ -214,6 +214,12 @@ impl Ctx {
             .unwrap()
     }
 
+    /// `brig create`, which must succeed; a failure shows the container's stderr.
+    pub fn create_ok(&self) {
+        let out = self.create();
+        assert!(out.status.success(), "create: {}", stderr(&out));
+    }
+
     pub fn container_stdout(&self) -> String {
         std::fs::read_to_string(self.base.join("container.out")).unwrap_or_default()
     }
