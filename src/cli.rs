@@ -163,7 +163,7 @@ fn root() -> Command {
         .arg(flag("debug", "enable debug logging"))
         .arg(opt("log", "set the log file to write brig logs to (default is '/dev/stderr')"))
         .arg(opt("log-format", "set the log format ('text' (default), or 'json')").default_value("text").value_parser(["text", "json"]))
-        .arg(opt("root", "root directory for storage of container state (this should be located in tmpfs)").default_value(DEFAULT_ROOT))
+        .arg(opt("root", "root directory for storage of container state (this should be located in tmpfs) (default: \"/run/brig\", or \"$XDG_RUNTIME_DIR/brig\" for a user other than root)"))
         .arg(opt("criu", "path to the criu binary used for checkpoint and restore (accepted; checkpointing is not supported yet)"))
         .arg(flag("systemd-cgroup", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""))
         .arg(opt("rootless", "ignore cgroup permission errors ('true', 'false', or 'auto')").default_value("auto").value_parser(["true", "false", "auto"]))

@@ -264,8 +264,7 @@ pub fn signal(state: &SavedState, sig: i32, all: bool) -> Result<()> {
 }
 
 fn signal_cgroup(state: &SavedState, sig: i32) -> Result<()> {
-    let cg = cgroups::from_paths(&state.cgroup);
-    for pid in cg.pids()? {
+    for pid in processes(state)? {
         // A process may exit between listing and signalling; that is fine.
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -273,6 +272,59 @@ fn signal_cgroup(state: &SavedState, sig: i32) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Host pids of the container's processes: those in its cgroup or, for a rootless
+/// container that has none, those found through /proc (`processes_without_cgroup`).
+pub fn processes(state: &SavedState) -> Result<Vec<i32>> {
+    if state.cgroup.dirs.is_empty() {
+        return Ok(processes_without_cgroup(state));
+    }
+    cgroups::from_paths(&state.cgroup).pids()
+}
+
+/// The init and every process in its pid namespace; when the init shares the host's, the
+/// init and its descendants (a process that left the tree by double-forking is missed:
+/// only a cgroup holds on to everything).
+fn processes_without_cgroup(state: &SavedState) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    if process_start_time(state.pid) != Some(state.pid_start) {
+        return Vec::new();
+    }
+    let all: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let pid_ns = |pid: i32| {
+        std::fs::metadata(format!("/proc/{pid}/ns/pid"))
+            .ok()
+            .map(|m| m.ino())
+    };
+    let mut found = vec![state.pid];
+    if state.own_pid_ns {
+        // The init is unreadable until it execs (non-dumpable); then it is alone.
+        if let Some(ns) = pid_ns(state.pid) {
+            found.extend(
+                all.iter()
+                    .filter(|&&p| p != state.pid && pid_ns(p) == Some(ns)),
+            );
+        }
+        return found;
+    }
+    let parent = |pid: i32| -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat[stat.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
+    };
+    let parents: Vec<(i32, i32)> = all.iter().filter_map(|&p| Some((p, parent(p)?))).collect();
+    let mut i = 0;
+    while i < found.len() {
+        let of = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == of).map(|(p, _)| *p));
+        i += 1;
+    }
+    found
 }
 
 /// How long a killed process may take to go away. A pid namespace's init cannot finish
@@ -304,6 +356,12 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
             EXIT_TIMEOUT_MS / 1000
         ))
     };
+    // Without a cgroup the init's descendants are only known while it lives.
+    let mut strays = if state.cgroup.dirs.is_empty() && !state.own_pid_ns {
+        processes_without_cgroup(state)
+    } else {
+        Vec::new()
+    };
     if let Some(pidfd) = init_pidfd(state) {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         // A frozen process only acts on SIGKILL once thawed.
@@ -317,7 +375,11 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
     // Without a pid namespace of its own, the init's death does not take the rest along.
     // Each round kills what is listed; new forks show up in the next round.
     for _ in 0..100 {
-        let pids = cg.pids().unwrap_or_default();
+        let pids = if state.cgroup.dirs.is_empty() {
+            std::mem::take(&mut strays)
+        } else {
+            cg.pids().unwrap_or_default()
+        };
         if pids.is_empty() {
             break;
         }

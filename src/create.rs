@@ -27,6 +27,8 @@ pub struct CreateOptions<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub systemd_cgroup: bool,
+    /// Skip the cgroups this user has no permission for (`--rootless`).
+    pub rootless: bool,
     /// `run`: no exec fifo, the init is told to exec straight away.
     pub for_run: bool,
     /// The caller goes away after create (`create`, `run -d`): a terminal then needs a
@@ -57,6 +59,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         linux.and_then(|l| l.cgroups_path().as_deref()),
         o.id,
         o.systemd_cgroup,
+        o.rootless,
     )?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);

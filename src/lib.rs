@@ -16,6 +16,7 @@ pub mod mountopts;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;
+pub mod rootless;
 pub mod security;
 pub mod signals;
 pub mod spec;

@@ -346,6 +346,12 @@ pub fn prepare_idmapped(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedF
             continue;
         }
         let field = format!("mounts[{i}]");
+        if !nix::unistd::geteuid().is_root() {
+            return Err(Error::config(
+                field,
+                "an idmapped mount needs root: the kernel asks for CAP_SYS_ADMIN over the source's filesystem, which a rootless container does not have",
+            ));
+        }
         let uid = uid
             .or_else(|| linux.and_then(|l| own(l.uid_mappings())))
             .unwrap_or_default();

@@ -833,8 +833,8 @@ fn corpus() -> Vec<Case> {
         argv("bad-boolean", "invalid boolean value", |c, _| {
             create_with(c, &["--no-pivot=maybe"])
         }),
-        argv("rootless-true", "--rootless=true", |c, _| {
-            let mut v = vec!["--rootless=true".to_string()];
+        argv("rootless-maybe", "invalid value 'maybe' for '--rootless", |c, _| {
+            let mut v = vec!["--rootless=maybe".to_string()];
             v.extend(create_with(c, &[]));
             v
         }),

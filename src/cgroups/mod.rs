@@ -34,6 +34,49 @@ pub struct CgroupPaths {
     /// Hierarchy name → its mount point on the host (for the container's cgroup mount).
     #[serde(default)]
     pub mounts: BTreeMap<String, PathBuf>,
+    /// Rootless mode: device rules are not enforced, and the hierarchies this user may not
+    /// make the container's cgroup in are left out, named in `denied`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rootless: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<String>,
+}
+
+impl CgroupPaths {
+    /// The error for a controller this container has no directory for: the host lacks it,
+    /// or (rootless) this user may not create the container's cgroup in its hierarchy.
+    pub(crate) fn missing(&self, controller: &str, field: &str) -> Error {
+        // Its own v1 hierarchy, else a cgroup2 one that offers it.
+        let denied = self
+            .denied
+            .iter()
+            .find(|h| h.split(',').any(|c| c == controller))
+            .or_else(|| {
+                self.denied.iter().find(|h| {
+                    h.as_str() == "unified"
+                        && self.mounts.get(*h).is_some_and(|m| {
+                            std::fs::read_to_string(m.join("cgroup.controllers"))
+                                .is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
+                        })
+                })
+            });
+        let why = match denied {
+            Some(h) => format!(
+                "rootless: no permission to create the container's {controller} cgroup{}; delegate a cgroup to this user and set linux.cgroupsPath inside it",
+                self.mounts
+                    .get(h)
+                    .map(|m| format!(" under {}", m.display()))
+                    .unwrap_or_default()
+            ),
+            None => format!("this host has no {controller} cgroup controller"),
+        };
+        if field.starts_with("linux.") {
+            Error::config(field, why)
+        } else {
+            // A command (pause, events) rather than a config field.
+            Error::msg(format!("{field}: {why}"))
+        }
+    }
 }
 
 pub trait CgroupManager {
@@ -59,19 +102,117 @@ pub trait CgroupManager {
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// The manager for a new container: resolve `cgroupsPath` against this host's layout.
+/// In rootless mode the hierarchies this user may not use are left out (`keep_permitted`).
 pub fn for_new_container(
     cgroups_path: Option<&Path>,
     id: &str,
     systemd: bool,
+    rootless: bool,
 ) -> Result<Box<dyn CgroupManager>> {
     if systemd {
         return Err(systemd_driver(cgroups_path, id));
     }
     let rel = cgroupfs_path(cgroups_path, id)?;
-    if is_unified() {
-        Ok(Box::new(v2::Manager::new(&rel)?))
+    let manager: Box<dyn CgroupManager> = if is_unified() {
+        Box::new(v2::Manager::new(&rel)?)
     } else {
-        Ok(Box::new(v1::Manager::new(&rel)?))
+        Box::new(v1::Manager::new(&rel)?)
+    };
+    if !rootless {
+        return Ok(manager);
+    }
+    let mut paths = manager.paths().clone();
+    keep_permitted(&mut paths, own_v2_cgroup().as_deref());
+    Ok(from_paths(&paths))
+}
+
+/// The first resource the config sets, as (field, v2 controller); device rules do not
+/// count (rootless, they are not enforced). Empty objects, as some callers send, are unset.
+fn first_limit(r: &LinuxResources) -> Option<(&'static str, &'static str)> {
+    fn set<T: Serialize>(v: &Option<T>) -> bool {
+        v.as_ref()
+            .and_then(|v| serde_json::to_value(v).ok())
+            .is_some_and(|v| {
+                !(v.is_null() || v == serde_json::json!({}) || v == serde_json::json!([]))
+            })
+    }
+    [
+        (set(r.memory()), "linux.resources.memory", "memory"),
+        (set(r.cpu()), "linux.resources.cpu", "cpu"),
+        (set(r.pids()), "linux.resources.pids", "pids"),
+        (set(r.block_io()), "linux.resources.blockIO", "io"),
+        (
+            set(r.hugepage_limits()),
+            "linux.resources.hugepageLimits",
+            "hugetlb",
+        ),
+        (set(r.network()), "linux.resources.network", "net_cls"),
+        (set(r.rdma()), "linux.resources.rdma", "rdma"),
+        (set(r.unified()), "linux.resources.unified", "unified"),
+    ]
+    .into_iter()
+    .find_map(|(is_set, field, controller)| is_set.then_some((field, controller)))
+}
+
+/// This process's cgroup in the cgroup2 hierarchy ("0::/path" in /proc/self/cgroup).
+fn own_v2_cgroup() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(PathBuf::from)
+}
+
+/// Rootless mode: keep the hierarchies where this user may make the container's cgroup
+/// and move processes into it (a cgroup delegated to the user); the rest go to `denied`.
+/// `own_v2` is our cgroup in a cgroup2 hierarchy ("unified"), where moves are checked
+/// against the common ancestor.
+fn keep_permitted(paths: &mut CgroupPaths, own_v2: Option<&Path>) {
+    paths.rootless = true;
+    let names: Vec<String> = paths.dirs.keys().cloned().collect();
+    for name in names {
+        let dir = &paths.dirs[&name];
+        let from = match (name.as_str(), paths.mounts.get(&name), own_v2) {
+            ("unified", Some(mount), Some(own)) => {
+                Some(mount.join(own.strip_prefix("/").unwrap_or(own)))
+            }
+            _ => None,
+        };
+        if !permitted(dir, from.as_deref()) {
+            paths.dirs.remove(&name);
+            paths.denied.push(name);
+        }
+    }
+}
+
+/// Whether this user can create `dir` (or it exists and takes new processes), and, for
+/// cgroup2, move a process there from `from`: the kernel asks for write access to
+/// cgroup.procs of the closest common ancestor of the two.
+fn permitted(dir: &Path, from: Option<&Path>) -> bool {
+    let writable = |p: &Path| {
+        nix::unistd::faccessat(
+            nix::fcntl::AT_FDCWD,
+            p,
+            nix::unistd::AccessFlags::W_OK,
+            nix::fcntl::AtFlags::AT_EACCESS,
+        )
+        .is_ok()
+    };
+    let can_make = if dir.exists() {
+        writable(&dir.join("cgroup.procs"))
+    } else {
+        dir.ancestors().find(|a| a.exists()).is_some_and(writable)
+    };
+    match from {
+        Some(from) if can_make => {
+            let common: PathBuf = from
+                .components()
+                .zip(dir.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect();
+            writable(&common.join("cgroup.procs"))
+        }
+        _ => can_make,
     }
 }
 

@@ -145,6 +145,7 @@ impl Manager {
                 layout: "v1".into(),
                 dirs,
                 mounts,
+                ..CgroupPaths::default()
             },
         })
     }
@@ -164,12 +165,8 @@ impl Manager {
     /// The directory of a controller the config asks for; an error naming the field when the
     /// host lacks it.
     fn require(&self, controller: &str, field: &str) -> Result<&PathBuf> {
-        self.dir_of(controller).ok_or_else(|| {
-            Error::config(
-                field,
-                format!("this host has no {controller} cgroup controller"),
-            )
-        })
+        self.dir_of(controller)
+            .ok_or_else(|| self.paths.missing(controller, field))
     }
 
     fn apply_memory(&self, m: &oci_spec::runtime::LinuxMemory) -> Result<()> {
@@ -341,12 +338,7 @@ impl Manager {
         if let Some(dir) = self.dir_of(controller) {
             return Ok((dir.clone(), true));
         }
-        let no_controller = || {
-            Error::config(
-                field,
-                format!("this host has no {controller} cgroup controller"),
-            )
-        };
+        let no_controller = || self.paths.missing(controller, field);
         let (dir, mount) = self.unified().ok_or_else(no_controller)?;
         let offered = std::fs::read_to_string(mount.join("cgroup.controllers"))
             .is_ok_and(|s| s.split_whitespace().any(|c| c == controller));
@@ -420,6 +412,9 @@ impl Manager {
     fn apply_unified(&self, map: &std::collections::HashMap<String, String>) -> Result<()> {
         let Some((dir, mount)) = self.unified() else {
             let key = map.keys().min().map(String::as_str).unwrap_or_default();
+            if self.paths.denied.iter().any(|h| h == "unified") {
+                return Err(self.paths.missing("unified", &unified_field(key)));
+            }
             return Err(Error::config(
                 unified_field(key),
                 "this host has no cgroup2 (unified) hierarchy",
@@ -467,7 +462,16 @@ impl Manager {
         Ok(())
     }
 
+    /// Device rules; rootless, where the kernel lets only root write them, they are skipped
+    /// as runc does (the user namespace already keeps mknod and device access away).
     fn apply_devices(&self, res: &LinuxResources) -> Result<()> {
+        match self.write_device_rules(res) {
+            Err(_) if self.paths.rootless => Ok(()),
+            other => other,
+        }
+    }
+
+    fn write_device_rules(&self, res: &LinuxResources) -> Result<()> {
         let spec_rules = res.devices().as_deref().unwrap_or_default();
         let Some(dir) = self.dir_of("devices") else {
             if spec_rules.is_empty() {
@@ -553,7 +557,7 @@ impl CgroupManager for Manager {
     fn oom_watch(&self) -> Result<super::OomWatch> {
         let dir = self
             .dir_of("memory")
-            .ok_or_else(|| Error::msg("this host has no memory cgroup controller"))?;
+            .ok_or_else(|| self.paths.missing("memory", "events"))?;
         super::OomWatch::v1(dir)
     }
 

@@ -35,6 +35,7 @@ impl Manager {
                 layout: "v2".into(),
                 dirs: BTreeMap::from([(KEY.to_string(), dir)]),
                 mounts,
+                ..CgroupPaths::default()
             },
         })
     }
@@ -43,8 +44,15 @@ impl Manager {
         Manager { paths }
     }
 
-    fn dir(&self) -> &Path {
-        &self.paths.dirs[KEY]
+    /// The container's directory; rootless, a container may have none.
+    fn dir(&self) -> Result<&Path> {
+        self.paths
+            .dirs
+            .get(KEY)
+            .map(PathBuf::as_path)
+            .ok_or_else(|| {
+                Error::msg("rootless: the container has no cgroup (this user may not create one)")
+            })
     }
 }
 
@@ -385,51 +393,66 @@ impl CgroupManager for Manager {
         if let Some(r) = resources {
             check(r)?;
         }
-        create_dir(self.dir())?;
-        // As runc: the filter (runc's defaults at least) on every new container.
+        let Ok(dir) = self.dir() else {
+            // Rootless without a cgroup: fine unless the config asks for a limit.
+            return match resources.and_then(super::first_limit) {
+                Some((field, controller)) => Err(self.paths.missing(controller, field)),
+                None => Ok(()),
+            };
+        };
+        create_dir(dir)?;
+        // As runc: the filter (runc's defaults at least) on every new container; rootless,
+        // where only root may load it, it is skipped as runc does.
         let spec_rules = resources
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default();
-        attach_device_filter(self.dir(), spec_rules)?;
+        match attach_device_filter(dir, spec_rules) {
+            Err(_) if self.paths.rootless => {}
+            other => other?,
+        }
         if let Some(r) = resources {
-            apply_limits(Path::new(super::CGROUP_ROOT), self.dir(), r)?;
+            apply_limits(Path::new(super::CGROUP_ROOT), dir, r)?;
         }
         Ok(())
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
-        apply_limits(Path::new(super::CGROUP_ROOT), self.dir(), resources)
+        apply_limits(Path::new(super::CGROUP_ROOT), self.dir()?, resources)
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {
-        write(
-            &self.dir().join("cgroup.freeze"),
-            if frozen { "1" } else { "0" },
-        )?;
+        let dir = self.dir()?;
+        write(&dir.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
         wait_for(
-            &self.dir().join("cgroup.events"),
+            &dir.join("cgroup.events"),
             if frozen { "frozen 1" } else { "frozen 0" },
         )
     }
 
     fn add(&self, pid: i32) -> Result<()> {
-        write(&self.dir().join("cgroup.procs"), &pid.to_string())
+        match self.dir() {
+            Ok(dir) => write(&dir.join("cgroup.procs"), &pid.to_string()),
+            Err(_) => Ok(()),
+        }
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        read_pids(&self.dir().join("cgroup.procs"))
+        read_pids(&self.dir()?.join("cgroup.procs"))
     }
 
     fn destroy(&self) -> Result<()> {
-        remove_dir(self.dir())
+        match self.dir() {
+            Ok(dir) => remove_dir(dir),
+            Err(_) => Ok(()),
+        }
     }
 
     fn stats(&self) -> Result<super::Stats> {
-        super::stats::read_v2(self.dir())
+        super::stats::read_v2(self.dir()?)
     }
 
     fn oom_watch(&self) -> Result<super::OomWatch> {
-        super::OomWatch::v2(self.dir())
+        super::OomWatch::v2(self.dir()?)
     }
 
     fn paths(&self) -> &CgroupPaths {

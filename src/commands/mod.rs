@@ -27,20 +27,25 @@ use crate::state::StateRoot;
 pub struct Globals {
     pub root: StateRoot,
     pub systemd_cgroup: bool,
+    /// Rootless mode: cgroups this user may not create are skipped (`--rootless`).
+    pub rootless: bool,
 }
 
 /// Run the chosen subcommand; Ok holds the process exit code.
 pub fn dispatch(m: &ArgMatches) -> Result<i32> {
-    if m.str("rootless") == Some("true") {
-        return Err(Error::Unsupported(
-            "--rootless=true (rootless containers)".into(),
-        ));
-    }
+    let rootless = match m.str("rootless") {
+        Some("true") => true,
+        Some("false") => false,
+        _ => crate::rootless::detect(),
+    };
+    let root = m
+        .str("root")
+        .map(PathBuf::from)
+        .unwrap_or_else(crate::rootless::default_root);
     let g = Globals {
-        root: StateRoot::new(&PathBuf::from(
-            m.str("root").unwrap_or(crate::cli::DEFAULT_ROOT),
-        )),
+        root: StateRoot::new(&root),
         systemd_cgroup: m.bool("systemd-cgroup"),
+        rootless,
     };
     let Some((name, sub)) = m.subcommand() else {
         return Err(Error::msg("no command given; see brig --help"));

@@ -1,13 +1,12 @@
 use clap::ArgMatches;
 
 use super::{id, Globals};
-use crate::cgroups;
 use crate::cli::MatchesExt;
 use crate::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let state = g.root.peek(id(m))?;
-    let pids = cgroups::from_paths(&state.cgroup).pids()?;
+    let pids = crate::container::processes(&state)?;
     if m.str("format") == Some("json") {
         println!(
             "{}",

@@ -39,7 +39,13 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     // Until execve this process runs the host's brig binary: a container process must not
     // reach it through /proc/PID/exe (CVE-2019-5736). Non-dumpable denies that to anyone
     // without CAP_SYS_PTRACE; execve makes the user's program dumpable again.
-    nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    // The exception: a user without root writes a new user namespace's id maps through our
+    // /proc files, which are the user's only while we are dumpable (as in runc). Nothing of
+    // the container exists yet to reach them.
+    let maps_by_user = cfg.namespaces.new_user() && !nix::unistd::geteuid().is_root();
+    if !maps_by_user {
+        nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    }
     // Nothing inherited from brig's caller may reach the container (CVE-2024-21626); every
     // fd brig opens from here on is close-on-exec already. Done first, before a seccomp
     // filter could refuse close_range.
@@ -49,6 +55,9 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     crate::process::attrs::set_cpu_affinity(cfg.spec, false)?;
     ch.expect(Msg::Go)?;
     enter_namespaces(cfg, ch)?;
+    if maps_by_user {
+        nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    }
     if cfg.namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare the cgroup namespace")?;
     }

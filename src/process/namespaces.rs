@@ -12,6 +12,7 @@ use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
 use crate::error::{Context, Error, Result};
+use crate::rootless::{self, Ids};
 use crate::sys;
 
 pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
@@ -117,7 +118,18 @@ impl NamespacePlan {
                 nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
                 nix::sys::stat::Mode::empty(),
             )
-            .ctx(|| format!("open {path}"))?;
+            .map_err(|e| {
+                // The init stays non-dumpable (its /proc files root's) until it execs.
+                let hint = if e == nix::errno::Errno::EACCES && !nix::unistd::geteuid().is_root() {
+                    " (rootless: a container can be entered once it has started)"
+                } else {
+                    ""
+                };
+                Error::msg(format!(
+                    "open {path}: {}{hint}",
+                    crate::error::errno_text(&std::io::Error::from(e))
+                ))
+            })?;
             joins.push((flag, fd));
         }
         joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
@@ -240,10 +252,9 @@ pub fn userns_with_maps(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Resul
         }
     }
     let _reap = Reap(pid);
-    for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, map_text(maps)).ctx(|| format!("write {path}"))?;
-    }
+    write_maps(pid, [uid, gid], |field, e| {
+        Error::msg(format!("{field}: {e}"))
+    })?;
     let path = format!("/proc/{pid}/ns/user");
     nix::fcntl::open(
         path.as_str(),
@@ -264,13 +275,40 @@ pub fn write_id_maps(spec: &Spec, pid: i32) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    for (file, maps) in [
-        ("uid_map", linux.uid_mappings()),
-        ("gid_map", linux.gid_mappings()),
-    ] {
-        let text = map_text(maps.as_deref().unwrap_or_default());
+    let maps =
+        [linux.uid_mappings(), linux.gid_mappings()].map(|m| m.as_deref().unwrap_or_default());
+    write_maps(pid, maps, |field, e| {
+        Error::config(format!("linux.{field}"), e.to_string())
+    })
+}
+
+/// Write the uid and gid maps of `pid`; `named` names the field ("uidMappings") in an
+/// error. Root writes both directly. A user writes a map of just its own id directly (denying setgroups first, as
+/// the kernel demands of an unprivileged gid_map), and leaves more to newuidmap/newgidmap.
+fn write_maps(
+    pid: i32,
+    maps: [&[LinuxIdMapping]; 2],
+    named: impl Fn(&str, Error) -> Error,
+) -> Result<()> {
+    let privileged = nix::unistd::geteuid().is_root();
+    let files = [
+        (Ids::User, "uid_map", "uidMappings"),
+        (Ids::Group, "gid_map", "gidMappings"),
+    ];
+    for ((ids, file, field), maps) in files.into_iter().zip(maps) {
+        let named = |e: Error| named(field, e);
+        if !privileged && rootless::needs_helper(ids, maps) {
+            rootless::write_with_helper(ids, pid, maps).map_err(named)?;
+            continue;
+        }
+        if !privileged && matches!(ids, Ids::Group) {
+            let path = format!("/proc/{pid}/setgroups");
+            std::fs::write(&path, "deny").ctx(|| format!("write {path}"))?;
+        }
         let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, text).ctx(|| format!("write {path}"))?;
+        std::fs::write(&path, map_text(maps))
+            .ctx(|| format!("write {path}"))
+            .map_err(named)?;
     }
     Ok(())
 }

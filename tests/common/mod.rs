@@ -32,6 +32,8 @@ pub struct Ctx {
     pub bundle: PathBuf,
     pub cgroup: String,
     pub config: Value,
+    /// Rootless contexts: brig runs as this (uid, gid), with no --root.
+    pub user: Option<(u32, u32)>,
 }
 
 impl Ctx {
@@ -67,7 +69,45 @@ impl Ctx {
             base,
             cgroup,
             config,
+            user: None,
         }
+    }
+
+    /// A context for a user without root (`rootless_user`): the base directory is theirs,
+    /// with XDG_RUNTIME_DIR in it, so brig's default root is `base/xdg/brig`; the config is
+    /// what `brig spec --rootless` gives that user, with a private rootfs they own, `probe`
+    /// as the process and the usual absolute cgroupsPath (which they may not create).
+    pub fn rootless(name: &str) -> Ctx {
+        let (uid, gid) = rootless_user();
+        let mut c = Ctx::new(name);
+        c.user = Some((uid, gid));
+        c.root = c.base.join("xdg/brig");
+        std::fs::create_dir(c.base.join("xdg")).unwrap();
+        std::fs::remove_file(c.bundle.join("config.json")).unwrap();
+        let rootfs = c.private_rootfs();
+        chown_tree(&c.base, uid, gid);
+        std::fs::set_permissions(
+            c.base.join("xdg"),
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+        .unwrap();
+        let out = c
+            .cmd()
+            .args(["spec", "--rootless", "--bundle"])
+            .arg(&c.bundle)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "brig spec --rootless: {}",
+            stderr(&out)
+        );
+        c.config =
+            serde_json::from_slice(&std::fs::read(c.bundle.join("config.json")).unwrap()).unwrap();
+        c.config["root"]["path"] = json!(rootfs);
+        c.config["process"]["args"] = json!(["probe"]);
+        c.config["linux"]["cgroupsPath"] = json!(c.cgroup);
+        c
     }
 
     /// Give this container a private copy of the fixture rootfs (for tests that write to it
@@ -105,11 +145,11 @@ impl Ctx {
     }
 
     pub fn write_config(&self) {
-        std::fs::write(
-            self.bundle.join("config.json"),
-            serde_json::to_vec_pretty(&self.config).unwrap(),
-        )
-        .unwrap();
+        let path = self.bundle.join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&self.config).unwrap()).unwrap();
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        }
     }
 
     pub fn set_args(&mut self, args: &[&str]) -> &mut Self {
@@ -120,7 +160,17 @@ impl Ctx {
     /// brig with this context's --root.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(BRIG);
-        c.arg("--root").arg(&self.root);
+        match self.user {
+            None => {
+                c.arg("--root").arg(&self.root);
+            }
+            Some((uid, gid)) => {
+                use std::os::unix::process::CommandExt;
+                c.uid(uid)
+                    .gid(gid)
+                    .env("XDG_RUNTIME_DIR", self.base.join("xdg"));
+            }
+        }
         c.stdin(Stdio::null());
         c
     }
@@ -290,11 +340,93 @@ impl Ctx {
 impl Drop for Ctx {
     fn drop(&mut self) {
         let _ = self.cmd().args(["delete", "--force", &self.id]).output();
+        if self.user.is_some() {
+            // Root clears what the user could not.
+            let _ = Command::new(BRIG)
+                .arg("--root")
+                .arg(&self.root)
+                .args(["delete", "--force", &self.id])
+                .output();
+        }
         for dir in self.cgroup_dirs() {
             let _ = std::fs::remove_dir(dir);
         }
         let _ = std::fs::remove_dir_all(&self.base);
     }
+}
+
+/// The user rootless tests run brig as: `brig-rootless`, made on first use with 65536
+/// subordinate uids and gids (useradd gives them on Debian; added here if it did not).
+/// Returns (uid, gid).
+pub fn rootless_user() -> (u32, u32) {
+    static USER: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *USER.get_or_init(|| {
+        const NAME: &str = "brig-rootless";
+        let id = |flag: &str| -> Option<u32> {
+            let out = Command::new("id").args([flag, NAME]).output().ok()?;
+            String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        };
+        if id("-u").is_none() {
+            let out = Command::new("useradd")
+                .args([
+                    "--no-create-home",
+                    "--user-group",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                ])
+                .arg(NAME)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success() || id("-u").is_some(),
+                "useradd: {}",
+                stderr(&out)
+            );
+        }
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if text.lines().any(|l| l.starts_with(&format!("{NAME}:"))) {
+                continue;
+            }
+            // After every range already given out.
+            let start = text
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    Some(f.get(1)?.parse::<u64>().ok()? + f.get(2)?.parse::<u64>().ok()?)
+                })
+                .fold(200_000, u64::max);
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(file)
+                .unwrap();
+            std::io::Write::write_all(&mut f, format!("{NAME}:{start}:65536\n").as_bytes())
+                .unwrap();
+        }
+        (id("-u").unwrap(), id("-g").unwrap())
+    })
+}
+
+/// The first subordinate id given to `rootless_user` in /etc/subuid or /etc/subgid.
+pub fn subordinate_start(file: &str) -> u32 {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("brig-rootless:"))
+        .and_then(|rest| rest.split(':').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no brig-rootless range in {file}"))
+}
+
+/// chown -R
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    let ok = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{uid}:{gid}"))
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "chown -R {}", path.display());
 }
 
 /// Whether this host is a pure cgroup v2 host (cgroup2 mounted alone at /sys/fs/cgroup).
