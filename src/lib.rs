@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod container;
+pub mod copyup;
 pub mod crash;
 pub mod create;
 pub mod error;

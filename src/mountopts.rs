@@ -31,6 +31,75 @@ pub struct MountOptions {
     pub data: Vec<String>,
     /// `idmap` (Some(false)) or `ridmap` (Some(true)): an idmapped bind mount.
     pub idmap: Option<bool>,
+    /// crun's `idmap=uids=…;gids=…`: the mount's own id ranges.
+    pub idmap_ranges: Option<IdRanges>,
+    /// `tmpcopyup`: a tmpfs starts with a copy of the directory it covers.
+    pub tmpcopyup: bool,
+}
+
+/// crun's spelling of a mount's id mapping, `idmap=uids=0-1-10#10-11-10;gids=0-100-10`:
+/// ranges of containerID-hostID-size joined by `#`; `@` before a range makes its hostID an
+/// id of the container (mapped through linux.uidMappings/gidMappings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdRanges {
+    pub uids: Vec<IdRange>,
+    pub gids: Vec<IdRange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+    pub relative: bool,
+}
+
+fn parse_id_ranges(value: &str) -> Result<IdRanges, String> {
+    let bad = |why: &str| format!("mount option idmap={value:?}: {why}");
+    let mut out = IdRanges::default();
+    for part in value.split(';') {
+        let (list, text) = match part.split_once('=') {
+            Some(("uids", t)) => (&mut out.uids, t),
+            Some(("gids", t)) => (&mut out.gids, t),
+            _ => {
+                return Err(bad(
+                    "expected uids=RANGES and/or gids=RANGES, joined by ';'",
+                ))
+            }
+        };
+        if !list.is_empty() {
+            return Err(bad("uids or gids given twice"));
+        }
+        for range in text.split('#') {
+            let (relative, range) = match range.strip_prefix('@') {
+                Some(r) => (true, r),
+                None => (false, range),
+            };
+            let n: Vec<u32> = range
+                .split('-')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad(&format!("{range:?} is not containerID-hostID-size")))?;
+            let [container, host, size] = n[..] else {
+                return Err(bad(&format!("{range:?} is not containerID-hostID-size")));
+            };
+            if size == 0
+                || container.checked_add(size).is_none()
+                || host.checked_add(size).is_none()
+            {
+                return Err(bad(&format!(
+                    "{range:?}: the size must be positive and fit"
+                )));
+            }
+            list.push(IdRange {
+                container,
+                host,
+                size,
+                relative,
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl Default for MountOptions {
@@ -43,6 +112,8 @@ impl Default for MountOptions {
             attr_clr: 0,
             data: Vec::new(),
             idmap: None,
+            idmap_ranges: None,
+            tmpcopyup: false,
         }
     }
 }
@@ -148,6 +219,7 @@ pub fn known_names() -> Vec<&'static str> {
         "rnostrictatime",
         "idmap",
         "ridmap",
+        "tmpcopyup",
     ]);
     names.extend([
         "private",
@@ -204,8 +276,11 @@ pub fn parse(options: &[String]) -> Result<MountOptions, String> {
             o.attr_set &= !attr::ATIME_MASK;
         } else if name == "idmap" || name == "ridmap" {
             o.idmap = Some(name == "ridmap");
-        } else if name == "tmpcopyup" || name.starts_with("idmap=") {
-            return Err(format!("mount option {name:?} is not supported yet"));
+        } else if let Some((kind @ ("idmap" | "ridmap"), value)) = name.split_once('=') {
+            o.idmap = Some(kind == "ridmap");
+            o.idmap_ranges = Some(parse_id_ranges(value)?);
+        } else if name == "tmpcopyup" {
+            o.tmpcopyup = true;
         } else if name.is_empty() {
             return Err("empty mount option".into());
         } else {
@@ -250,9 +325,45 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_options_are_errors() {
-        assert!(parse(&["tmpcopyup".to_string()]).is_err());
-        assert!(parse(&["idmap=uids=0-1-10".to_string()]).is_err());
+    fn crun_idmap_ranges_parse() {
+        let o = p(&["rbind", "idmap=uids=0-1-10#10-11-10;gids=@0-100-10"]);
+        assert_eq!(o.idmap, Some(false));
+        let r = o.idmap_ranges.unwrap();
+        let range = |container, host, size, relative| IdRange {
+            container,
+            host,
+            size,
+            relative,
+        };
+        assert_eq!(r.uids, [range(0, 1, 10, false), range(10, 11, 10, false)]);
+        assert_eq!(r.gids, [range(0, 100, 10, true)]);
+        assert_eq!(p(&["ridmap=uids=0-5-1"]).idmap, Some(true));
+        assert!(p(&["ridmap=uids=0-5-1"])
+            .idmap_ranges
+            .unwrap()
+            .gids
+            .is_empty());
+        for bad in [
+            "idmap=uids=0-1",
+            "idmap=uids=a-b-c",
+            "idmap=uids=0-1-0",
+            "idmap=users=0-1-10",
+            "idmap=uids=0-1-10;uids=5-6-1",
+            "idmap=uids=4294967295-1-10",
+            "idmap=",
+        ] {
+            let err = parse(&[bad.to_string()]).unwrap_err();
+            assert!(err.contains("idmap="), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn tmpcopyup_is_recognised() {
+        assert!(p(&["tmpcopyup", "mode=755"]).tmpcopyup);
+        assert_eq!(
+            p(&["tmpcopyup", "mode=755"]).data_string().as_deref(),
+            Some("mode=755")
+        );
     }
 
     #[test]

@@ -341,9 +341,26 @@ pub fn prepare_idmapped(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedF
         let own = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
             maps.clone().filter(|v| !v.is_empty())
         };
-        let (uid, gid) = (own(m.uid_mappings()), own(m.gid_mappings()));
+        let (mut uid, mut gid) = (own(m.uid_mappings()), own(m.gid_mappings()));
         if opts.idmap.is_none() && uid.is_none() && gid.is_none() {
             continue;
+        }
+        if let Some(r) = &opts.idmap_ranges {
+            let container = |maps: Option<&Vec<_>>| maps.cloned().unwrap_or_default();
+            uid = Some(
+                ranges_to_maps(
+                    &r.uids,
+                    &container(linux.and_then(|l| l.uid_mappings().as_ref())),
+                )
+                .map_err(|e| Error::config(format!("mounts[{i}].options"), e))?,
+            );
+            gid = Some(
+                ranges_to_maps(
+                    &r.gids,
+                    &container(linux.and_then(|l| l.gid_mappings().as_ref())),
+                )
+                .map_err(|e| Error::config(format!("mounts[{i}].options"), e))?,
+            );
         }
         let field = format!("mounts[{i}]");
         if !nix::unistd::geteuid().is_root() {
@@ -378,6 +395,45 @@ pub fn prepare_idmapped(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedF
         prepared.push((i, tree));
     }
     Ok(prepared)
+}
+
+/// crun's `idmap=` ranges as id mappings; a relative range (`@`) names container ids,
+/// taken through the container's own mappings, and must fall within one of them.
+fn ranges_to_maps(
+    ranges: &[mountopts::IdRange],
+    container: &[oci_spec::runtime::LinuxIdMapping],
+) -> std::result::Result<Vec<oci_spec::runtime::LinuxIdMapping>, String> {
+    ranges
+        .iter()
+        .map(|r| {
+            let host = if r.relative {
+                let within = container.iter().find(|m| {
+                    r.host >= m.container_id()
+                        && u64::from(r.host) + u64::from(r.size)
+                            <= u64::from(m.container_id()) + u64::from(m.size())
+                });
+                let m = within.ok_or_else(|| {
+                    format!(
+                        "idmap range @{}-{}-{}: container ids {}..{} are not all in one of the container's mappings",
+                        r.container,
+                        r.host,
+                        r.size,
+                        r.host,
+                        u64::from(r.host) + u64::from(r.size)
+                    )
+                })?;
+                m.host_id() + (r.host - m.container_id())
+            } else {
+                r.host
+            };
+            oci_spec::runtime::LinuxIdMappingBuilder::default()
+                .container_id(r.container)
+                .host_id(host)
+                .size(r.size)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 fn mount_entry(cfg: &InitConfig, root: BorrowedFd, index: usize, m: &Mount) -> Result<()> {
@@ -494,7 +550,11 @@ fn mount_fs(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| typ.to_string());
     let data = crate::security::lsm::labelled_mount_data(cfg.spec, typ, opts.data_string());
-    let flags = opts.flags - MsFlags::MS_REMOUNT;
+    let mut flags = opts.flags - MsFlags::MS_REMOUNT;
+    if opts.tmpcopyup {
+        // Filled first, made read-only after.
+        flags -= MsFlags::MS_RDONLY;
+    }
     let res = mount(
         Some(source.as_str()),
         fd_path(&target).as_str(),
@@ -536,7 +596,15 @@ fn mount_fs(
             ))
         }
     }
-    reopen(root, dest)
+    let top = reopen(root, dest)?;
+    if opts.tmpcopyup {
+        // `target` still leads to the directory below the new tmpfs.
+        crate::copyup::copy_up(target.as_fd(), top.as_fd(), &opts.data)?;
+        if opts.flags.contains(MsFlags::MS_RDONLY) {
+            remount(Path::new(&fd_path(&top)), opts.flags - MsFlags::MS_REMOUNT)?;
+        }
+    }
+    Ok(top)
 }
 
 /// /sys/fs/cgroup inside the container. With a cgroup namespace the hierarchies are

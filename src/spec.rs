@@ -470,7 +470,40 @@ fn validate_idmapped_mount(
     let given = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         maps.as_ref().is_some_and(|v| !v.is_empty())
     };
-    let (uid, gid) = (given(m.uid_mappings()), given(m.gid_mappings()));
+    let (mut uid, mut gid) = (given(m.uid_mappings()), given(m.gid_mappings()));
+    let options = format!("mounts[{i}].options");
+    if opts.tmpcopyup && (opts.is_bind() || m.typ().as_deref() != Some("tmpfs")) {
+        return Err(Error::config(options, "tmpcopyup is for tmpfs mounts"));
+    }
+    if let Some(r) = &opts.idmap_ranges {
+        if uid || gid {
+            return Err(Error::config(
+                options,
+                "idmap=uids=…;gids=… and the mount's uidMappings/gidMappings both give its mapping: keep one",
+            ));
+        }
+        if r.uids.is_empty() || r.gids.is_empty() {
+            return Err(Error::config(
+                options,
+                "idmap= needs both uids=… and gids=…",
+            ));
+        }
+        let relative = r.uids.iter().chain(&r.gids).any(|x| x.relative);
+        let linux = spec.linux().as_ref();
+        let own = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+            maps.is_some_and(|v| !v.is_empty())
+        };
+        if relative
+            && !(own(linux.and_then(|l| l.uid_mappings().as_ref()))
+                && own(linux.and_then(|l| l.gid_mappings().as_ref())))
+        {
+            return Err(Error::config(
+                options,
+                "an idmap= range with @ maps through the container's uidMappings/gidMappings, and it has none",
+            ));
+        }
+        (uid, gid) = (true, true);
+    }
     if opts.idmap.is_none() && !uid && !gid {
         return Ok(());
     }

@@ -833,11 +833,15 @@ fn corpus() -> Vec<Case> {
         argv("bad-boolean", "invalid boolean value", |c, _| {
             create_with(c, &["--no-pivot=maybe"])
         }),
-        argv("rootless-maybe", "invalid value 'maybe' for '--rootless", |c, _| {
-            let mut v = vec!["--rootless=maybe".to_string()];
-            v.extend(create_with(c, &[]));
-            v
-        }),
+        argv(
+            "rootless-maybe",
+            "invalid value 'maybe' for '--rootless",
+            |c, _| {
+                let mut v = vec!["--rootless=maybe".to_string()];
+                v.extend(create_with(c, &[]));
+                v
+            },
+        ),
         argv("systemd-cgroup", "systemd is not running", |c, _| {
             let mut v = vec!["--systemd-cgroup".to_string()];
             v.extend(create_with(c, &[]));

@@ -583,3 +583,167 @@ fn idmapped_mount_maps_owners_both_ways() {
     assert_eq!(r["stat"]["/data/sub/owned"]["uid"], 65534);
     c.assert_clean();
 }
+
+#[test]
+fn idmap_ranges_in_the_option_map_like_the_mount_fields() {
+    use std::os::unix::fs::MetadataExt;
+    let mut c = Ctx::new("fs-idmap-opt");
+    let rootfs = c.private_rootfs();
+    for dir in ["plain", "relative"] {
+        std::fs::create_dir(rootfs.join(dir)).unwrap();
+    }
+    let vol = c.base.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("owned"), "x").unwrap();
+    std::os::unix::fs::chown(vol.join("owned"), Some(1234), Some(2345)).unwrap();
+    let maps = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = maps.clone();
+    c.config["linux"]["gidMappings"] = maps;
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    // crun's spelling: host ids given, or (`@`) container ids taken through its mapping.
+    mounts.push(bind(
+        "/plain",
+        &vol,
+        &["rbind", "idmap=uids=0-100000-65536;gids=0-100000-65536"],
+    ));
+    mounts.push(bind(
+        "/relative",
+        &vol,
+        &["rbind", "idmap=uids=@0-0-65536;gids=@0-0-65536"],
+    ));
+    let r = c.probe(&[
+        "--create",
+        "/plain/new",
+        "--create",
+        "/relative/new-rel",
+        "--stat",
+        "/plain/owned",
+        "--stat",
+        "/relative/owned",
+    ]);
+    for (created, stat) in [
+        ("/plain/new", "/plain/owned"),
+        ("/relative/new-rel", "/relative/owned"),
+    ] {
+        assert_eq!(r["created"][created]["ok"], true, "{}", r["created"]);
+        let s = &r["stat"][stat];
+        assert_eq!(
+            (s["uid"].as_u64(), s["gid"].as_u64()),
+            (Some(1234), Some(2345)),
+            "{stat}"
+        );
+    }
+    for file in ["new", "new-rel"] {
+        let meta = std::fs::metadata(vol.join(file)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{file} on disk");
+    }
+    c.assert_clean();
+
+    // A relative range outside the container's mapping, and a range given twice, are
+    // refused by field before anything is made.
+    let mut c = Ctx::new("fs-idmap-opt-bad");
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 10}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 10}]);
+    let n = c.config["mounts"].as_array().unwrap().len();
+    c.config["mounts"].as_array_mut().unwrap().push(bind(
+        "/x",
+        &c.base.clone(),
+        &["rbind", "idmap=uids=@0-5-10;gids=0-100000-10"],
+    ));
+    let err = c.expect_create_error(&format!("mounts[{n}].options"));
+    assert!(
+        err.contains("not all in one of the container's mappings"),
+        "{err}"
+    );
+    c.config["mounts"][n] = bind("/x", &c.base.clone(), &["rbind", "idmap=uids=0-1"]);
+    c.expect_create_error(&format!("mounts[{n}].options"));
+}
+
+#[test]
+fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut c = Ctx::new("fs-copyup");
+    let rootfs = c.private_rootfs();
+    let data = rootfs.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("file"), "hello").unwrap();
+    std::fs::write(data.join("sub/deep"), "deep").unwrap();
+    std::os::unix::fs::symlink("file", data.join("link")).unwrap();
+    std::os::unix::fs::chown(data.join("file"), Some(1234), Some(2345)).unwrap();
+    std::fs::set_permissions(data.join("file"), std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o751)).unwrap();
+    std::fs::create_dir(rootfs.join("ro")).unwrap();
+    std::fs::write(rootfs.join("ro/kept"), "kept").unwrap();
+    let tmpfs = |dest: &str, opts: &[&str]| json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": opts});
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    mounts.push(tmpfs("/data", &["tmpcopyup", "nosuid"]));
+    mounts.push(tmpfs("/ro", &["tmpcopyup", "ro", "mode=700"]));
+    let r = c.probe(&[
+        "--try-read",
+        "/data/file",
+        "--try-read",
+        "/data/sub/deep",
+        "--try-read",
+        "/data/link",
+        "--stat",
+        "/data",
+        "--stat",
+        "/data/file",
+        "--stat",
+        "/data/link",
+        "--create",
+        "/data/new",
+        "--try-read",
+        "/ro/kept",
+        "--create",
+        "/ro/new",
+        "--stat",
+        "/ro",
+    ]);
+    let rd = &r["readable"];
+    assert_eq!(rd["/data/file"]["content"], "hello", "{rd}");
+    assert_eq!(rd["/data/sub/deep"]["content"], "deep", "{rd}");
+    assert_eq!(rd["/data/link"]["content"], "hello", "{rd}");
+    let st = &r["stat"];
+    assert_eq!(
+        st["/data"]["mode"], 0o751,
+        "the tmpfs root takes the directory's mode"
+    );
+    assert_eq!(
+        (
+            st["/data/file"]["uid"].as_u64(),
+            st["/data/file"]["gid"].as_u64(),
+            st["/data/file"]["mode"].as_u64()
+        ),
+        (Some(1234), Some(2345), Some(0o604))
+    );
+    assert_eq!(st["/data/link"]["type"], "symlink");
+    assert_eq!(mount(&r, "/data").unwrap()["fstype"], "tmpfs");
+    // Writes go to the tmpfs, not to the image.
+    assert_eq!(r["created"]["/data/new"]["ok"], true);
+    assert!(!data.join("new").exists());
+    // ro: filled, then read-only; mode= wins over the directory's mode.
+    assert_eq!(rd["/ro/kept"]["content"], "kept", "{rd}");
+    assert_eq!(r["created"]["/ro/new"]["error"], "EROFS");
+    assert_eq!(st["/ro"]["mode"], 0o700);
+    assert_eq!(std::fs::metadata(&data).unwrap().mode() & 0o7777, 0o751);
+    c.assert_clean();
+
+    // Only a tmpfs can copy up.
+    let mut c = Ctx::new("fs-copyup-bind");
+    let n = c.config["mounts"].as_array().unwrap().len();
+    c.config["mounts"].as_array_mut().unwrap().push(bind(
+        "/x",
+        &c.base.clone(),
+        &["rbind", "tmpcopyup"],
+    ));
+    c.expect_create_error(&format!("mounts[{n}].options"));
+}

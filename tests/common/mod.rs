@@ -191,16 +191,22 @@ impl Ctx {
     /// (reading a pipe would wait for the container to exit).
     pub fn run_detached(&self) {
         self.write_config();
+        // brig's errors go to a file, which the container inherits (a pipe would block).
+        let err_path = self.base.join("run-d.err");
         let status = self
             .cmd()
             .args(["run", "-d", "--bundle"])
             .arg(&self.bundle)
             .arg(&self.id)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap())
             .status()
             .unwrap();
-        assert!(status.success(), "brig run -d failed");
+        assert!(
+            status.success(),
+            "brig run -d failed: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
     }
 
     /// `brig run` in the foreground, returned once the container printed "ready".
