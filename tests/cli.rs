@@ -133,14 +133,11 @@ fn features_reports_what_brig_does() {
         "rstrictatime",
         "idmap",
         "ridmap",
+        "tmpcopyup",
     ] {
         assert!(opts.contains(&name), "mountOptions lacks {name}");
     }
     assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
-    assert!(
-        !opts.contains(&"tmpcopyup"),
-        "tmpcopyup is refused, so not reported"
-    );
     assert!(f["linux"]["capabilities"]
         .as_array()
         .unwrap()

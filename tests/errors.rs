@@ -111,8 +111,9 @@ fn structural_mistakes_name_the_field() {
         ),
         (
             "err-option",
-            Box::new(|c: &mut Value| c["mounts"][1]["options"] = json!(["tmpcopyup"])),
-            "mounts[1].options",
+            // tmpcopyup is for tmpfs mounts; mounts[0] is /proc.
+            Box::new(|c: &mut Value| c["mounts"][0]["options"] = json!(["tmpcopyup"])),
+            "mounts[0].options",
         ),
     ];
     for (name, mutate, needle) in cases {

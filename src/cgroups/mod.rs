@@ -203,17 +203,17 @@ fn permitted(dir: &Path, from: Option<&Path>) -> bool {
         dir.ancestors().find(|a| a.exists()).is_some_and(writable)
     };
     match from {
-        Some(from) if can_make => {
-            let common: PathBuf = from
-                .components()
-                .zip(dir.components())
-                .take_while(|(a, b)| a == b)
-                .map(|(a, _)| a)
-                .collect();
-            writable(&common.join("cgroup.procs"))
-        }
+        Some(from) if can_make => writable(&common_ancestor(from, dir).join("cgroup.procs")),
         _ => can_make,
     }
+}
+
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// `--systemd-cgroup`: the path is parsed ("slice:prefix:name"), but the driver needs a
@@ -553,6 +553,74 @@ fn remove_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cgroup2_move_is_judged_at_the_common_ancestor() {
+        let p = |s: &str| PathBuf::from(s);
+        let mount = "/sys/fs/cgroup";
+        assert_eq!(
+            common_ancestor(
+                &p("/sys/fs/cgroup/user.slice/u-1000"),
+                &p("/sys/fs/cgroup/user.slice/u-1000/ctr")
+            ),
+            p("/sys/fs/cgroup/user.slice/u-1000")
+        );
+        assert_eq!(
+            common_ancestor(
+                &p("/sys/fs/cgroup/user.slice/a"),
+                &p("/sys/fs/cgroup/user.slice/b/ctr")
+            ),
+            p("/sys/fs/cgroup/user.slice")
+        );
+        assert_eq!(
+            common_ancestor(&p(mount), &p("/sys/fs/cgroup/deleg/ctr")),
+            p(mount)
+        );
+    }
+
+    #[test]
+    fn rootless_denials_name_the_field_and_the_reason() {
+        let paths = CgroupPaths {
+            layout: "v1".into(),
+            mounts: BTreeMap::from([("pids".to_string(), PathBuf::from("/sys/fs/cgroup/pids"))]),
+            rootless: true,
+            denied: vec!["pids".into(), "cpu,cpuacct".into()],
+            ..CgroupPaths::default()
+        };
+        let e = paths.missing("pids", "linux.resources.pids").to_string();
+        assert!(
+            e.contains("linux.resources.pids")
+                && e.contains("rootless")
+                && e.contains("/sys/fs/cgroup/pids"),
+            "{e}"
+        );
+        assert!(paths
+            .missing("cpuacct", "linux.resources.cpu")
+            .to_string()
+            .contains("rootless"));
+        let e = paths
+            .missing("memory", "linux.resources.memory")
+            .to_string();
+        assert!(e.contains("this host has no memory"), "{e}");
+        assert_eq!(
+            paths.missing("pids", "pause").to_string().split(':').next(),
+            Some("pause")
+        );
+    }
+
+    #[test]
+    fn empty_resource_objects_ask_for_no_limit() {
+        let res = |json: &str| -> LinuxResources { serde_json::from_str(json).unwrap() };
+        assert_eq!(
+            first_limit(&res(r#"{"devices": [{"allow": false, "access": "rwm"}]}"#)),
+            None
+        );
+        assert_eq!(first_limit(&res(r#"{"memory": {}, "cpu": {}}"#)), None);
+        assert_eq!(
+            first_limit(&res(r#"{"cpu": {}, "pids": {"limit": 5}}"#)),
+            Some(("linux.resources.pids", "pids"))
+        );
+    }
 
     #[test]
     fn page_sizes_parse_and_print_as_the_kernel_names_them() {
