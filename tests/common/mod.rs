@@ -166,6 +166,7 @@ impl Ctx {
             }
             Some((uid, gid)) => {
                 use std::os::unix::process::CommandExt;
+                c = Command::new(rootless_brig());
                 c.uid(uid)
                     .gid(gid)
                     .env("XDG_RUNTIME_DIR", self.base.join("xdg"));
@@ -412,6 +413,26 @@ pub fn rootless_user() -> (u32, u32) {
         }
         (id("-u").unwrap(), id("-g").unwrap())
     })
+}
+
+/// BRIG where the rootless user can run it: the checkout may sit in a directory only
+/// root can enter (/root), so the binary is copied to /tmp/brig-it/bin (replaced
+/// atomically, one copy per checkout).
+pub fn rootless_brig() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = Path::new("/tmp/brig-it/bin");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dest = dir.join(BRIG.trim_start_matches('/').replace('/', "_"));
+        let tmp = dest.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::copy(BRIG, &tmp).unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &dest).unwrap();
+        dest
+    })
+    .clone()
 }
 
 /// The first subordinate id given to `rootless_user` in /etc/subuid or /etc/subgid.
