@@ -22,7 +22,7 @@ pub fn copy_up(from: BorrowedFd, to: BorrowedFd, data: &[String]) -> Result<()> 
         fchmod(dst.as_fd(), mode_of(&st)).ctx(|| "chmod the tmpfs root")?;
     }
     if !set("uid=") && !set("gid=") {
-        owner(fchown(dst.as_fd(), Some(uid_of(&st)), Some(gid_of(&st))))?;
+        chown_fd(dst.as_fd(), &st)?;
     }
     copy_tree(src.as_fd(), dst.as_fd())
 }
@@ -47,7 +47,7 @@ fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> Result<()> {
                 let (s, d) = (open_dir(src, name)?, open_dir(dst, name)?);
                 // mkdir drops setuid/setgid bits; set the mode again.
                 fchmod(d.as_fd(), mode).ctx(|| format!("copy up {shown}: chmod"))?;
-                owner(fchown(d.as_fd(), Some(uid_of(&st)), Some(gid_of(&st))))?;
+                chown_fd(d.as_fd(), &st)?;
                 copy_tree(s.as_fd(), d.as_fd())?;
             }
             SFlag::S_IFREG => {
@@ -59,31 +59,19 @@ fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> Result<()> {
                     openat(dst, name, flags, mode).ctx(|| format!("copy up {shown}: create"))?;
                 let (mut s, mut d) = (std::fs::File::from(s), std::fs::File::from(d));
                 std::io::copy(&mut s, &mut d).ctx(|| format!("copy up {shown}"))?;
-                owner(fchown(d.as_fd(), Some(uid_of(&st)), Some(gid_of(&st))))?;
+                chown_fd(d.as_fd(), &st)?;
                 fchmod(d.as_fd(), mode).ctx(|| format!("copy up {shown}: chmod"))?;
             }
             SFlag::S_IFLNK => {
                 let target = readlinkat(src, name).ctx(|| format!("copy up {shown}: readlink"))?;
                 symlinkat(target.as_os_str(), dst, name)
                     .ctx(|| format!("copy up {shown}: symlink"))?;
-                owner(fchownat(
-                    dst,
-                    name,
-                    Some(uid_of(&st)),
-                    Some(gid_of(&st)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                ))?;
+                chown_entry(dst, name, &st)?;
             }
             _ => {
                 mknodat(dst, name, kind, mode, st.st_rdev)
                     .ctx(|| format!("copy up {shown}: mknod"))?;
-                owner(fchownat(
-                    dst,
-                    name,
-                    Some(uid_of(&st)),
-                    Some(gid_of(&st)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                ))?;
+                chown_entry(dst, name, &st)?;
             }
         }
     }
@@ -93,6 +81,23 @@ fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> Result<()> {
 fn open_dir<P: ?Sized + nix::NixPath>(at: BorrowedFd, name: &P) -> Result<OwnedFd> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     openat(at, name, flags, Mode::empty()).ctx(|| "copy up: open a directory")
+}
+
+/// Give an open file or directory the owner recorded in `st`.
+fn chown_fd(fd: BorrowedFd, st: &FileStat) -> Result<()> {
+    owner(fchown(fd, Some(uid_of(st)), Some(gid_of(st))))
+}
+
+/// Give a symlink or node, by name, the owner recorded in `st`.
+fn chown_entry(dir: BorrowedFd, name: &std::ffi::CStr, st: &FileStat) -> Result<()> {
+    let flags = AtFlags::AT_SYMLINK_NOFOLLOW;
+    owner(fchownat(
+        dir,
+        name,
+        Some(uid_of(st)),
+        Some(gid_of(st)),
+        flags,
+    ))
 }
 
 /// An owner the user namespace cannot represent (shown as the overflow id) stays the

@@ -205,6 +205,15 @@ const RECURSIVE_ATIME: &[(&str, u64)] = &[
     ("rstrictatime", attr::STRICTATIME),
 ];
 
+/// Whether `parse` takes this option itself (never passing it as fs data): a name from
+/// `known_names`, or an id mapping `idmap=…`/`ridmap=…`.
+pub fn is_known(option: &str) -> bool {
+    static KNOWN: std::sync::OnceLock<Vec<&str>> = std::sync::OnceLock::new();
+    option.starts_with("idmap=")
+        || option.starts_with("ridmap=")
+        || KNOWN.get_or_init(known_names).contains(&option)
+}
+
 /// The names `features` reports, so it never claims what `parse` refuses.
 pub fn known_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = FLAGS.iter().map(|f| f.0).collect();

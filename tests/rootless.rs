@@ -15,8 +15,7 @@ fn host_uid_of(pid: &str) -> u32 {
 }
 
 fn pids_of(c: &Ctx) -> Vec<i64> {
-    let out = c.brig(&["ps", "--format", "json", &c.id]);
-    assert!(out.status.success(), "ps: {}", stderr(&out));
+    let out = c.brig_ok(&["ps", "--format", "json", &c.id]);
     serde_json::from_slice::<Vec<i64>>(&out.stdout).unwrap()
 }
 
@@ -45,11 +44,9 @@ fn a_user_runs_the_whole_lifecycle_with_state_under_xdg_runtime_dir() {
         stderr(&early)
     );
 
-    let out = c.brig(&["start", &c.id]);
-    assert!(out.status.success(), "start: {}", stderr(&out));
+    c.brig_ok(&["start", &c.id]);
     c.wait_status("running");
-    let out = c.brig(&["exec", &c.id, "probe"]);
-    assert!(out.status.success(), "exec: {}", stderr(&out));
+    let out = c.brig_ok(&["exec", &c.id, "probe"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["uid"]["effective"], 0, "root inside");
     assert_eq!(
@@ -70,11 +67,9 @@ fn a_user_runs_the_whole_lifecycle_with_state_under_xdg_runtime_dir() {
     // This user may not create /brig-test-*: no cgroup was made anywhere.
     assert_eq!(c.cgroup_dirs(), Vec::<PathBuf>::new());
 
-    let out = c.brig(&["kill", &c.id, "KILL"]);
-    assert!(out.status.success(), "kill: {}", stderr(&out));
+    c.brig_ok(&["kill", &c.id, "KILL"]);
     c.wait_status("stopped");
-    let out = c.brig(&["delete", &c.id]);
-    assert!(out.status.success(), "delete: {}", stderr(&out));
+    c.brig_ok(&["delete", &c.id]);
     c.assert_clean();
 }
 
@@ -253,11 +248,9 @@ fn a_delegated_cgroup_is_used_and_its_limits_apply() {
     assert_eq!(c.cgroup_dirs().len(), 2, "{:?}", c.cgroup_dirs());
     assert_eq!(pids_of(&c), [pid]);
     // update works in the delegated cgroup too.
-    let out = c.brig(&["update", "--pids-limit", "30", &c.id]);
-    assert!(out.status.success(), "update: {}", stderr(&out));
+    c.brig_ok(&["update", "--pids-limit", "30", &c.id]);
     assert_eq!(read(ctr("pids").join("pids.max")), "30");
-    let out = c.brig(&["delete", "--force", &c.id]);
-    assert!(out.status.success(), "delete: {}", stderr(&out));
+    c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
     assert!(
         delegated.dirs.iter().all(|d| d.exists()),
@@ -291,8 +284,7 @@ fn limits_without_a_cgroup_to_put_them_in_are_refused_by_name() {
         );
     }
     assert_eq!(c.state()["status"], "running");
-    let out = c.brig(&["delete", "--force", &c.id]);
-    assert!(out.status.success(), "delete: {}", stderr(&out));
+    c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
 }
 
@@ -314,8 +306,7 @@ fn kill_all_without_a_cgroup_reaches_every_process_of_the_pid_namespace() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert_eq!(pids.len(), 3, "init and two sleeps: {pids:?}");
-    let out = c.brig(&["kill", "--all", &c.id, "KILL"]);
-    assert!(out.status.success(), "kill --all: {}", stderr(&out));
+    c.brig_ok(&["kill", "--all", &c.id, "KILL"]);
     c.wait_status("stopped");
     for pid in &pids {
         // Gone, or a zombie of a parent that does not reap (this host's PID 1).
@@ -325,8 +316,7 @@ fn kill_all_without_a_cgroup_reaches_every_process_of_the_pid_namespace() {
             "process {pid} survived: {stat}"
         );
     }
-    let out = c.brig(&["delete", &c.id]);
-    assert!(out.status.success(), "delete: {}", stderr(&out));
+    c.brig_ok(&["delete", &c.id]);
     c.assert_clean();
 }
 

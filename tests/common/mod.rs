@@ -180,6 +180,13 @@ impl Ctx {
         self.cmd().args(args).output().unwrap()
     }
 
+    /// brig with this context's --root, which must succeed; a failure shows its stderr.
+    pub fn brig_ok(&self, args: &[&str]) -> Output {
+        let out = self.brig(args);
+        assert!(out.status.success(), "brig {args:?}: {}", stderr(&out));
+        out
+    }
+
     /// `brig run --bundle B ID` with the config written, ready for stdio settings.
     pub fn run_cmd(&self) -> Command {
         self.write_config();
