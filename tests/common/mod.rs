@@ -11,16 +11,49 @@ use serde_json::{json, Value};
 pub const BRIG: &str = env!("CARGO_BIN_EXE_brig");
 
 /// The fixture root filesystem built by `make fixtures` (rootfs-fixtures/build-rootfs.sh).
+/// A container whose root is mapped to another uid (a user namespace) must be able to
+/// reach it: in a checkout under a directory closed to others (/root), a copy in
+/// /tmp/brig-it is used, made afresh once per test binary.
 pub fn fixture_rootfs() -> PathBuf {
-    let p = std::env::var_os("BRIG_TEST_ROOTFS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/rootfs"));
-    assert!(
-        p.join("bin/probe").exists(),
-        "fixture rootfs missing at {}: run `make fixtures` (or `make test`)",
-        p.display()
-    );
-    p
+    static REACHABLE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    REACHABLE
+        .get_or_init(|| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = std::env::var_os("BRIG_TEST_ROOTFS")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fixtures/rootfs")
+                });
+            assert!(
+                p.join("bin/probe").exists(),
+                "fixture rootfs missing at {}: run `make fixtures` (or `make test`)",
+                p.display()
+            );
+            let open_to_all = p
+                .ancestors()
+                .skip(1)
+                .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+            if open_to_all {
+                return p;
+            }
+            let copy = Path::new("/tmp/brig-it")
+                .join(format!("fixture{}", p.to_string_lossy().replace('/', "_")));
+            let tmp = copy.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::create_dir_all("/tmp/brig-it").unwrap();
+            let _ = std::fs::remove_dir_all(&tmp);
+            let ok = Command::new("cp")
+                .arg("-a")
+                .arg(&p)
+                .arg(&tmp)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "copy the fixture rootfs to {}", tmp.display());
+            let _ = std::fs::remove_dir_all(&copy);
+            std::fs::rename(&tmp, &copy).unwrap();
+            copy
+        })
+        .clone()
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
