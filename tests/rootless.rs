@@ -174,23 +174,55 @@ fn sysfs_and_devices_are_bound_from_the_host_where_a_user_cannot_make_them() {
     c.assert_clean();
 }
 
-/// A cgroup delegated to the user: the directory in some v1 hierarchies, owned by them.
+/// A cgroup delegated to the user, as an administrator (or systemd's Delegate=yes) makes
+/// one: on v1 a directory in the pids and memory hierarchies; on v2 one directory with
+/// those controllers enabled for its children and a `brig` child for the user's
+/// processes (cgroup2 moves need write access at the common ancestor). The directory
+/// and its control files belong to the user.
 struct Delegated {
     dirs: Vec<PathBuf>,
 }
 
 impl Delegated {
-    fn new(name: &str, hierarchies: &[&str], uid: u32, gid: u32) -> Delegated {
-        let mut dirs = Vec::new();
-        for h in hierarchies {
-            let dir = Path::new("/sys/fs/cgroup").join(h).join(name);
-            std::fs::create_dir(&dir).unwrap();
-            for file in ["", "cgroup.procs", "tasks"] {
+    fn new(name: &str, uid: u32, gid: u32) -> Delegated {
+        let give = |dir: &Path, files: &[&str]| {
+            for file in files {
                 std::os::unix::fs::chown(dir.join(file), Some(uid), Some(gid)).unwrap();
             }
+        };
+        if cgroup_v2() {
+            let dir = Path::new("/sys/fs/cgroup").join(name);
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("cgroup.subtree_control"), "+pids +memory").unwrap();
+            std::fs::create_dir(dir.join("brig")).unwrap();
+            let files = [
+                "",
+                "cgroup.procs",
+                "cgroup.threads",
+                "cgroup.subtree_control",
+            ];
+            give(&dir, &files);
+            give(&dir.join("brig"), &files);
+            return Delegated { dirs: vec![dir] };
+        }
+        let mut dirs = Vec::new();
+        for h in ["pids", "memory"] {
+            let dir = Path::new("/sys/fs/cgroup").join(h).join(name);
+            std::fs::create_dir(&dir).unwrap();
+            give(&dir, &["", "cgroup.procs", "tasks"]);
             dirs.push(dir);
         }
         Delegated { dirs }
+    }
+
+    /// The container's directory under the delegated one (`controller`'s on v1).
+    fn ctr(&self, controller: &str) -> PathBuf {
+        let dir = self
+            .dirs
+            .iter()
+            .find(|d| cgroup_v2() || d.starts_with(format!("/sys/fs/cgroup/{controller}")))
+            .unwrap();
+        dir.join("ctr")
     }
 }
 
@@ -209,47 +241,48 @@ impl Drop for Delegated {
 
 #[test]
 fn a_delegated_cgroup_is_used_and_its_limits_apply() {
-    if cgroup_v2() {
-        // This binary runs on the v1/hybrid host only (the v2 VM has no user to run as).
-        eprintln!("skipped: v1 delegation test on a v2 host");
-        return;
-    }
+    // Made before the container's context, so that it is dropped after it.
+    let (uid, gid) = rootless_user();
+    let name = format!("brig-test-deleg-{}", std::process::id());
+    let delegated = Delegated::new(&name, uid, gid);
     let mut c = Ctx::rootless("rl-deleg");
-    let (uid, gid) = c.user.unwrap();
-    let name = format!("brig-test-deleg-{}", c.id);
-    let delegated = Delegated::new(&name, &["pids", "memory"], uid, gid);
+    if cgroup_v2() {
+        c.start_cgroup = Some(delegated.dirs[0].join("brig"));
+    }
     c.cgroup = format!("/{name}/ctr");
     c.config["linux"]["cgroupsPath"] = json!(c.cgroup);
     c.config["linux"]["resources"] = json!({"pids": {"limit": 20}, "memory": {"limit": 67108864}});
     c.set_args(&["probe", "--no-report", "--sleep", "60"]);
     c.create_ok();
     let pid = c.state()["pid"].as_i64().unwrap();
-    let ctr = |h: &str| {
-        delegated
-            .dirs
-            .iter()
-            .find(|d| d.starts_with(format!("/sys/fs/cgroup/{h}")))
-            .unwrap()
-            .join("ctr")
-    };
     let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap().trim().to_string();
-    assert_eq!(read(ctr("pids").join("pids.max")), "20");
+    let (pids_max, memory_max) = if cgroup_v2() {
+        ("pids.max", "memory.max")
+    } else {
+        ("pids.max", "memory.limit_in_bytes")
+    };
+    assert_eq!(read(delegated.ctr("pids").join(pids_max)), "20");
+    assert_eq!(read(delegated.ctr("memory").join(memory_max)), "67108864");
     assert_eq!(
-        read(ctr("memory").join("memory.limit_in_bytes")),
-        "67108864"
+        read(delegated.ctr("pids").join("cgroup.procs")),
+        pid.to_string()
     );
-    assert_eq!(read(ctr("pids").join("cgroup.procs")), pid.to_string());
     assert_eq!(
-        std::fs::metadata(ctr("pids")).unwrap().uid(),
+        std::fs::metadata(delegated.ctr("pids")).unwrap().uid(),
         uid,
         "made by the user"
     );
-    // Where nothing was delegated, nothing was made: only the two delegated hierarchies.
-    assert_eq!(c.cgroup_dirs().len(), 2, "{:?}", c.cgroup_dirs());
+    // Only the delegated hierarchies got a directory (both of them on v1, the one on v2).
+    assert_eq!(
+        c.cgroup_dirs().len(),
+        delegated.dirs.len(),
+        "{:?}",
+        c.cgroup_dirs()
+    );
     assert_eq!(pids_of(&c), [pid]);
     // update works in the delegated cgroup too.
     c.brig_ok(&["update", "--pids-limit", "30", &c.id]);
-    assert_eq!(read(ctr("pids").join("pids.max")), "30");
+    assert_eq!(read(delegated.ctr("pids").join(pids_max)), "30");
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
     assert!(

@@ -67,6 +67,9 @@ pub struct Ctx {
     pub config: Value,
     /// Rootless contexts: brig runs as this (uid, gid), with no --root.
     pub user: Option<(u32, u32)>,
+    /// Rootless contexts: the cgroup (a directory) brig is started in, as a user's
+    /// session would sit in its delegated cgroup2 subtree.
+    pub start_cgroup: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -103,6 +106,7 @@ impl Ctx {
             cgroup,
             config,
             user: None,
+            start_cgroup: None,
         }
     }
 
@@ -198,11 +202,35 @@ impl Ctx {
                 c.arg("--root").arg(&self.root);
             }
             Some((uid, gid)) => {
+                use std::os::unix::ffi::OsStrExt;
                 use std::os::unix::process::CommandExt;
                 c = Command::new(rootless_brig());
-                c.uid(uid)
-                    .gid(gid)
-                    .env("XDG_RUNTIME_DIR", self.base.join("xdg"));
+                c.env("XDG_RUNTIME_DIR", self.base.join("xdg"));
+                let procs = self.start_cgroup.as_ref().map(|d| {
+                    std::ffi::CString::new(d.join("cgroup.procs").as_os_str().as_bytes()).unwrap()
+                });
+                let fail = || Err(std::io::Error::last_os_error());
+                // Join the start cgroup while still root, then become the user.
+                // SAFETY: only async-signal-safe calls (open, write, close, setgroups,
+                // setgid, setuid) run between fork and exec.
+                unsafe {
+                    c.pre_exec(move || {
+                        if let Some(p) = &procs {
+                            let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                                return fail();
+                            }
+                            libc::close(fd);
+                        }
+                        if libc::setgroups(0, std::ptr::null()) != 0
+                            || libc::setgid(gid) != 0
+                            || libc::setuid(uid) != 0
+                        {
+                            return fail();
+                        }
+                        Ok(())
+                    });
+                }
             }
         }
         c.stdin(Stdio::null());
