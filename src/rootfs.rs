@@ -633,9 +633,14 @@ fn mount_cgroup(
             )
             .ctx(|| "mount cgroup2")?;
         } else {
-            let host = &cfg.cgroup.dirs["unified"];
+            // Rootless without a cgroup of its own: the one it runs in, its creator's.
+            let host = match cfg.cgroup.dirs.get("unified") {
+                Some(dir) => dir.clone(),
+                None => crate::cgroups::own_v2_dir()
+                    .ok_or_else(|| Error::msg("no cgroup2 line in /proc/self/cgroup"))?,
+            };
             mount(
-                Some(host),
+                Some(&host),
                 fd_path(&target).as_str(),
                 NONE,
                 MsFlags::MS_BIND | MsFlags::MS_REC,

@@ -154,6 +154,12 @@ fn first_limit(r: &LinuxResources) -> Option<(&'static str, &'static str)> {
     .find_map(|(is_set, field, controller)| is_set.then_some((field, controller)))
 }
 
+/// This process's cgroup directory on a pure v2 host.
+pub fn own_v2_dir() -> Option<PathBuf> {
+    let own = own_v2_cgroup()?;
+    Some(Path::new(CGROUP_ROOT).join(own.strip_prefix("/").unwrap_or(&own)))
+}
+
 /// This process's cgroup in the cgroup2 hierarchy ("0::/path" in /proc/self/cgroup).
 fn own_v2_cgroup() -> Option<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
