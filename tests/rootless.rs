@@ -298,14 +298,18 @@ fn limits_without_a_cgroup_to_put_them_in_are_refused_by_name() {
     let err = c.expect_create_error("linux.resources.pids");
     assert!(err.contains("rootless"), "{err}");
 
-    // A container without a cgroup cannot be paused or updated; it says why.
+    // A container without a cgroup cannot be paused, updated or measured; it says why.
     c.config["linux"]
         .as_object_mut()
         .unwrap()
         .remove("resources");
     c.set_args(&["probe", "--no-report", "--sleep", "60"]);
     c.run_detached();
-    for args in [vec!["pause"], vec!["update", "--pids-limit", "5"]] {
+    for args in [
+        vec!["pause"],
+        vec!["update", "--pids-limit", "5"],
+        vec!["events", "--stats"],
+    ] {
         let mut argv = args.clone();
         argv.push(&c.id);
         let out = c.brig(&argv);

@@ -154,6 +154,12 @@ fn first_limit(r: &LinuxResources) -> Option<(&'static str, &'static str)> {
     .find_map(|(is_set, field, controller)| is_set.then_some((field, controller)))
 }
 
+/// What commands that need the container's cgroup (stats, freeze, update) say when a
+/// rootless container has none.
+fn no_cgroup() -> Error {
+    Error::msg("rootless: the container has no cgroup (this user may not create one)")
+}
+
 /// This process's cgroup directory on a pure v2 host.
 pub fn own_v2_dir() -> Option<PathBuf> {
     let own = own_v2_cgroup()?;

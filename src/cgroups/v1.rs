@@ -550,6 +550,9 @@ impl CgroupManager for Manager {
     }
 
     fn stats(&self) -> Result<super::Stats> {
+        if self.paths.dirs.is_empty() {
+            return Err(super::no_cgroup());
+        }
         let unified = self.paths.dirs.get("unified").map(PathBuf::as_path);
         super::stats::read_v1(|c| self.dir_of(c), unified)
     }
