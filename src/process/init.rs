@@ -42,7 +42,7 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     // The exception: a user without root writes a new user namespace's id maps through our
     // /proc files, which are the user's only while we are dumpable (as in runc). Nothing of
     // the container exists yet to reach them.
-    let maps_by_user = cfg.namespaces.new_user() && !nix::unistd::geteuid().is_root();
+    let maps_by_user = cfg.namespaces.new_user() && cfg.namespaces.unprivileged;
     if !maps_by_user {
         nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
     }

@@ -38,6 +38,10 @@ pub struct NamespacePlan {
     /// `linux.timeOffsets` as /proc/PID/timens_offsets takes them ("CLOCK SECS NANOSECS"
     /// lines); empty for none.
     pub time_offsets: String,
+    /// brig is not root: a new user namespace's maps follow the unprivileged rules (see
+    /// `write_maps`). Decided before the fork: in the child, geteuid() turns 0 as soon as
+    /// the parent writes uid_map.
+    pub unprivileged: bool,
 }
 
 impl NamespacePlan {
@@ -98,6 +102,7 @@ impl NamespacePlan {
             joins,
             exec_into: None,
             time_offsets,
+            unprivileged: !nix::unistd::geteuid().is_root(),
         })
     }
 
@@ -138,6 +143,7 @@ impl NamespacePlan {
             joins,
             exec_into: Some(init_pid),
             time_offsets: String::new(),
+            unprivileged: !nix::unistd::geteuid().is_root(),
         })
     }
 
