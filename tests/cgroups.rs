@@ -556,14 +556,7 @@ fn the_systemd_driver_says_systemd_is_not_running() {
         ("a--b.slice:brigtest:abc", Some("linux.cgroupsPath")),
     ] {
         c.config["linux"]["cgroupsPath"] = json!(path);
-        c.write_config();
-        let out = c
-            .cmd()
-            .args(["--systemd-cgroup", "create", "--bundle"])
-            .arg(&c.bundle)
-            .arg(&c.id)
-            .output()
-            .unwrap();
+        let out = c.create_with_flags(&["--systemd-cgroup"]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains("systemd is not running"), "{path}: {err}");

@@ -425,14 +425,7 @@ fn spec_rootless_maps_the_calling_users_ids() {
 #[test]
 fn rootless_false_makes_a_cgroup_the_user_may_not_create_an_error() {
     let c = Ctx::rootless("rl-false");
-    c.write_config();
-    let out = c
-        .cmd()
-        .args(["--rootless=false", "create", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .output()
-        .unwrap();
+    let out = c.create_with_flags(&["--rootless=false"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -447,17 +440,8 @@ fn root_with_rootless_true_still_gets_its_cgroup() {
     let mut c = Ctx::new("rl-root-true");
     c.config["linux"]["resources"] = json!({"pids": {"limit": 20}});
     c.set_args(&["probe", "--no-report", "--sleep", "60"]);
-    c.write_config();
-    let status = c
-        .cmd()
-        .args(["--rootless=true", "create", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = c.create_with_flags(&["--rootless=true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     // Root may create every hierarchy's directory: none is skipped.
     assert!(!c.cgroup_dirs().is_empty());
     assert_eq!(read_cg(&c, "pids", "pids.max", "pids.max"), "20");

@@ -320,11 +320,17 @@ impl Ctx {
 
     /// `brig create` with stdout/stderr of the container going to files in the base dir.
     pub fn create(&self) -> Output {
+        self.create_with_flags(&[])
+    }
+
+    /// `create` with global flags before the subcommand (`--rootless=false`, ...).
+    pub fn create_with_flags(&self, global: &[&str]) -> Output {
         self.write_config();
         let out_file = std::fs::File::create(self.base.join("container.out")).unwrap();
         let err_file = std::fs::File::create(self.base.join("container.err")).unwrap();
         // brig's own output is read from the same files: the container inherits them.
         self.cmd()
+            .args(global)
             .args(["create", "--bundle"])
             .arg(&self.bundle)
             .arg(&self.id)
