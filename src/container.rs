@@ -283,9 +283,11 @@ pub fn processes(state: &SavedState) -> Result<Vec<i32>> {
     cgroups::from_paths(&state.cgroup).pids()
 }
 
-/// The init and every process in its pid namespace; when the init shares the host's, the
-/// init and its descendants (a process that left the tree by double-forking is missed:
-/// only a cgroup holds on to everything).
+/// The init, its descendants, and (with a pid namespace of its own) every other process
+/// in that namespace, such as an exec'd one. A process that is neither (one that left
+/// the tree by double-forking on the host's pid namespace, or one whose namespace is
+/// unreadable, non-dumpable, outside the tree) is missed: only a cgroup holds on to
+/// everything.
 fn processes_without_cgroup(state: &SavedState) -> Vec<i32> {
     use std::os::unix::fs::MetadataExt;
     if process_start_time(state.pid) != Some(state.pid_start) {
@@ -297,32 +299,32 @@ fn processes_without_cgroup(state: &SavedState) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
-    let pid_ns = |pid: i32| {
-        std::fs::metadata(format!("/proc/{pid}/ns/pid"))
-            .ok()
-            .map(|m| m.ino())
-    };
-    let mut found = vec![state.pid];
-    if state.own_pid_ns {
-        // The init is unreadable until it execs (non-dumpable); then it is alone.
-        if let Some(ns) = pid_ns(state.pid) {
-            found.extend(
-                all.iter()
-                    .filter(|&&p| p != state.pid && pid_ns(p) == Some(ns)),
-            );
-        }
-        return found;
-    }
     let parent = |pid: i32| -> Option<i32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat[stat.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
     };
     let parents: Vec<(i32, i32)> = all.iter().filter_map(|&p| Some((p, parent(p)?))).collect();
+    let mut found = vec![state.pid];
     let mut i = 0;
     while i < found.len() {
         let of = found[i];
         found.extend(parents.iter().filter(|(_, pp)| *pp == of).map(|(p, _)| *p));
         i += 1;
+    }
+    let pid_ns = |pid: i32| {
+        std::fs::metadata(format!("/proc/{pid}/ns/pid"))
+            .ok()
+            .map(|m| m.ino())
+    };
+    // The init's namespace is unreadable until it execs (non-dumpable); then the tree is
+    // all there is.
+    if let Some(ns) = pid_ns(state.pid).filter(|_| state.own_pid_ns) {
+        let others: Vec<i32> = all
+            .iter()
+            .copied()
+            .filter(|p| !found.contains(p) && pid_ns(*p) == Some(ns))
+            .collect();
+        found.extend(others);
     }
     found
 }
@@ -356,12 +358,28 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
             EXIT_TIMEOUT_MS / 1000
         ))
     };
-    // Without a cgroup the init's descendants are only known while it lives.
-    let mut strays = if state.cgroup.dirs.is_empty() && !state.own_pid_ns {
-        processes_without_cgroup(state)
-    } else {
-        Vec::new()
-    };
+    // Without a cgroup or a pid namespace, the init's descendants are only known while it
+    // lives: stop them first (until no new one shows up), so none forks or leaves the
+    // tree, then kill them below.
+    let mut strays: Vec<i32> = Vec::new();
+    if state.cgroup.dirs.is_empty() && !state.own_pid_ns {
+        for _ in 0..100 {
+            let new: Vec<i32> = processes_without_cgroup(state)
+                .into_iter()
+                .filter(|p| !strays.contains(p))
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            for &pid in &new {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGSTOP,
+                );
+            }
+            strays.extend(new);
+        }
+    }
     if let Some(pidfd) = init_pidfd(state) {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         // A frozen process only acts on SIGKILL once thawed.

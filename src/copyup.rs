@@ -21,9 +21,9 @@ pub fn copy_up(from: BorrowedFd, to: BorrowedFd, data: &[String]) -> Result<()> 
     if !set("mode=") {
         fchmod(dst.as_fd(), mode_of(&st)).ctx(|| "chmod the tmpfs root")?;
     }
-    if !set("uid=") && !set("gid=") {
-        chown_fd(dst.as_fd(), &st)?;
-    }
+    let uid = (!set("uid=")).then(|| uid_of(&st));
+    let gid = (!set("gid=")).then(|| gid_of(&st));
+    owner(fchown(dst.as_fd(), uid, gid))?;
     copy_tree(src.as_fd(), dst.as_fd())
 }
 
@@ -51,9 +51,21 @@ fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> Result<()> {
                 copy_tree(s.as_fd(), d.as_fd())?;
             }
             SFlag::S_IFREG => {
-                let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+                // Non-blocking, and checked to be the file just stat'ed: a fifo or device
+                // swapped in meanwhile would hang the copy or never end it.
+                let flags =
+                    OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
                 let s = openat(src, name, flags, Mode::empty())
                     .ctx(|| format!("copy up {shown}: open"))?;
+                let opened = fstat(s.as_fd()).ctx(|| format!("copy up {shown}: stat"))?;
+                if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino)
+                    || SFlag::from_bits_truncate(opened.st_mode & SFlag::S_IFMT.bits())
+                        != SFlag::S_IFREG
+                {
+                    return Err(crate::error::Error::msg(format!(
+                        "copy up {shown}: the file changed while it was copied"
+                    )));
+                }
                 let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC;
                 let d =
                     openat(dst, name, flags, mode).ctx(|| format!("copy up {shown}: create"))?;

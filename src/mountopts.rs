@@ -99,6 +99,19 @@ fn parse_id_ranges(value: &str) -> Result<IdRanges, String> {
             });
         }
     }
+    // The kernel takes no overlapping ranges on either side of a map.
+    for list in [&out.uids, &out.gids] {
+        for (i, a) in list.iter().enumerate() {
+            for b in &list[i + 1..] {
+                let overlap = |x: u32, y: u32| x < y + b.size && y < x + a.size;
+                if overlap(a.container, b.container)
+                    || (a.relative == b.relative && overlap(a.host, b.host))
+                {
+                    return Err(bad("ranges overlap"));
+                }
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -359,6 +372,8 @@ mod tests {
             "idmap=users=0-1-10",
             "idmap=uids=0-1-10;uids=5-6-1",
             "idmap=uids=4294967295-1-10",
+            "idmap=uids=0-1-10#5-20-10;gids=0-1-1",
+            "idmap=uids=0-1-10#10-5-10;gids=0-1-1",
             "idmap=",
         ] {
             let err = parse(&[bad.to_string()]).unwrap_err();

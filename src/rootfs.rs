@@ -633,11 +633,15 @@ fn mount_cgroup(
             )
             .ctx(|| "mount cgroup2")?;
         } else {
-            // Rootless without a cgroup of its own: the one it runs in, its creator's.
-            let host = match cfg.cgroup.dirs.get("unified") {
-                Some(dir) => dir.clone(),
-                None => crate::cgroups::own_v2_dir()
-                    .ok_or_else(|| Error::msg("no cgroup2 line in /proc/self/cgroup"))?,
+            // Rootless without a cgroup of its own: the one it runs in, its creator's, which
+            // holds the user's other processes too, so always read-only.
+            let (host, forced) = match cfg.cgroup.dirs.get("unified") {
+                Some(dir) => (dir.clone(), MsFlags::empty()),
+                None => (
+                    crate::cgroups::own_v2_dir()
+                        .ok_or_else(|| Error::msg("no cgroup2 line in /proc/self/cgroup"))?,
+                    MsFlags::MS_RDONLY,
+                ),
             };
             mount(
                 Some(&host),
@@ -648,7 +652,7 @@ fn mount_cgroup(
             )
             .ctx(|| format!("bind mount {}", host.display()))?;
             let top = reopen(root, dest)?;
-            remount(Path::new(&fd_path(&top)), opts.remount_flags())?;
+            remount(Path::new(&fd_path(&top)), opts.remount_flags() | forced)?;
         }
         return reopen(root, dest);
     }

@@ -12,7 +12,12 @@ use crate::error::{Error, Result};
 /// `--rootless auto`, as runc decides it: rootless when not root, or when root only of a
 /// user namespace (no permission over the host's cgroups either way).
 pub fn detect() -> bool {
-    !nix::unistd::geteuid().is_root() || in_user_namespace()
+    !privileged()
+}
+
+/// Root of the host: the kernel lets it do what rootless mode skips (device rules).
+pub fn privileged() -> bool {
+    nix::unistd::geteuid().is_root() && !in_user_namespace()
 }
 
 /// Whether this process runs in a user namespace other than the initial one, whose

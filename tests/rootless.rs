@@ -448,3 +448,47 @@ fn root_with_rootless_true_still_gets_its_cgroup() {
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
 }
+
+#[test]
+fn without_a_cgroup_or_pid_namespace_delete_still_kills_the_whole_tree() {
+    let mut c = Ctx::rootless("rl-nopidns");
+    // The host's pid namespace: no /proc of its own to mount, so none, and nothing to mask.
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/proc");
+    c.config["linux"]["maskedPaths"] = json!([]);
+    c.config["linux"]["readonlyPaths"] = json!([]);
+    c.set_args(&[
+        "sh",
+        "-c",
+        "sleep 60 & sleep 60 & exec probe --no-report --sleep 60",
+    ]);
+    c.run_detached();
+    let mut pids = Vec::new();
+    for _ in 0..200 {
+        pids = pids_of(&c);
+        if pids.len() == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        pids.len(),
+        3,
+        "init and two sleeps, found as its descendants: {pids:?}"
+    );
+    c.brig_ok(&["delete", "--force", &c.id]);
+    for pid in &pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "process {pid} survived: {stat}"
+        );
+    }
+    c.assert_clean();
+}

@@ -466,7 +466,7 @@ impl Manager {
     /// as runc does (the user namespace already keeps mknod and device access away).
     fn apply_devices(&self, res: &LinuxResources) -> Result<()> {
         match self.write_device_rules(res) {
-            Err(_) if self.paths.rootless => Ok(()),
+            Err(_) if self.paths.rootless && !crate::rootless::privileged() => Ok(()),
             other => other,
         }
     }

@@ -407,7 +407,7 @@ impl CgroupManager for Manager {
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default();
         match attach_device_filter(dir, spec_rules) {
-            Err(_) if self.paths.rootless => {}
+            Err(_) if self.paths.rootless && !crate::rootless::privileged() => {}
             other => other?,
         }
         if let Some(r) = resources {

@@ -40,11 +40,13 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     // reach it through /proc/PID/exe (CVE-2019-5736). Non-dumpable denies that to anyone
     // without CAP_SYS_PTRACE; execve makes the user's program dumpable again.
     // The exception: a user without root writes a new user namespace's id maps through our
-    // /proc files, which are the user's only while we are dumpable (as in runc). Nothing of
-    // the container exists yet to reach them.
-    let maps_by_user = cfg.namespaces.new_user() && cfg.namespaces.unprivileged;
-    if !maps_by_user {
-        nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    // /proc files, which are the user's only while we are dumpable (as in runc), so we stay
+    // dumpable until the maps are written: from the clone to Go in a one-step spawn (in new
+    // namespaces only, where nothing of the container exists yet), after the joins in a
+    // two-step one (`enter_namespaces`).
+    let maps_before_go = maps_by_user(cfg) && !cfg.namespaces.two_step();
+    if !maps_before_go {
+        set_dumpable(false)?;
     }
     // Nothing inherited from brig's caller may reach the container (CVE-2024-21626); every
     // fd brig opens from here on is close-on-exec already. Done first, before a seccomp
@@ -54,10 +56,10 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
     reset_signals()?;
     crate::process::attrs::set_cpu_affinity(cfg.spec, false)?;
     ch.expect(Msg::Go)?;
-    enter_namespaces(cfg, ch)?;
-    if maps_by_user {
-        nix::sys::prctl::set_dumpable(false).ctx(|| "prctl(PR_SET_DUMPABLE, 0)")?;
+    if maps_before_go {
+        set_dumpable(false)?;
     }
+    enter_namespaces(cfg, ch)?;
     if cfg.namespaces.new.contains(CloneFlags::CLONE_NEWCGROUP) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "unshare the cgroup namespace")?;
     }
@@ -235,16 +237,34 @@ fn reset_signals() -> Result<()> {
         .ctx(|| "unblock signals")
 }
 
+/// Whether brig, not being root, writes a new user namespace's id maps through our /proc
+/// files (decided before the fork: `NamespacePlan::unprivileged`).
+fn maps_by_user(cfg: &InitConfig) -> bool {
+    cfg.namespaces.new_user() && cfg.namespaces.unprivileged
+}
+
+fn set_dumpable(on: bool) -> Result<()> {
+    nix::sys::prctl::set_dumpable(on).ctx(|| format!("prctl(PR_SET_DUMPABLE, {})", on as u8))
+}
+
 /// Two-step spawns: join and unshare here, then fork the init if pid or time namespaces
 /// only apply to children. The first step reports the init's pid and exits.
 fn enter_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     if !cfg.namespaces.two_step() {
         return Ok(());
     }
+    // Joins happen non-dumpable; a user's brig then needs us dumpable from its map writes
+    // through our own timens_offsets write (both /proc files of ours).
     super::namespaces::join_and_unshare(&cfg.namespaces, || {
+        if maps_by_user(cfg) {
+            set_dumpable(true)?;
+        }
         ch.send(&Msg::MapRequest)?;
         ch.expect(Msg::Mapped)
     })?;
+    if maps_by_user(cfg) {
+        set_dumpable(false)?;
+    }
     if !cfg.namespaces.needs_fork() {
         return Ok(());
     }
@@ -455,16 +475,18 @@ fn switch_user(cfg: &InitConfig) -> Result<()> {
         .flatten()
         .map(|&g| Gid::from_raw(g))
         .collect();
-    // setgroups is refused in a user namespace whose setgroups file says deny.
-    let setgroups_allowed =
-        std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny");
-    if setgroups_allowed {
-        nix::unistd::setgroups(&groups)
-            .ctx(|| format!("setgroups {:?}", user.additional_gids()))?;
-    } else if !groups.is_empty() {
-        return Err(Error::msg(
-            "process.user.additionalGids: setgroups is denied in this user namespace",
-        ));
+    // setgroups is refused (EPERM) in a user namespace whose setgroups file says deny,
+    // which a container without /proc cannot read: with no groups to set, that is fine.
+    let denied =
+        || Error::msg("process.user.additionalGids: setgroups is denied in this user namespace");
+    match nix::unistd::setgroups(&groups) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EPERM) if cfg.namespaces.in_user_ns() => {
+            if !groups.is_empty() {
+                return Err(denied());
+            }
+        }
+        Err(e) => return Err(Error::os(format!("setgroups {groups:?}"), e)),
     }
     let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
     nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("setresgid {}", user.gid()))?;

@@ -40,6 +40,7 @@ pub fn fixture_rootfs() -> PathBuf {
                 .join(format!("fixture{}", p.to_string_lossy().replace('/', "_")));
             let tmp = copy.with_extension(format!("tmp{}", std::process::id()));
             std::fs::create_dir_all("/tmp/brig-it").unwrap();
+            assert_root_owned(Path::new("/tmp/brig-it"));
             let _ = std::fs::remove_dir_all(&tmp);
             let ok = Command::new("cp")
                 .arg("-a")
@@ -498,6 +499,8 @@ pub fn rootless_brig() -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let dir = Path::new("/tmp/brig-it/bin");
         std::fs::create_dir_all(dir).unwrap();
+        assert_root_owned(Path::new("/tmp/brig-it"));
+        assert_root_owned(dir);
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let dest = dir.join(BRIG.trim_start_matches('/').replace('/', "_"));
         let tmp = dest.with_extension(format!("tmp{}", std::process::id()));
@@ -507,6 +510,18 @@ pub fn rootless_brig() -> PathBuf {
         dest
     })
     .clone()
+}
+
+/// What the kit puts in /tmp for other users (brig, the fixture) must sit in directories
+/// only root can change: another user could otherwise swap them.
+fn assert_root_owned(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(dir).unwrap();
+    assert!(
+        m.is_dir() && m.uid() == 0 && m.mode() & 0o022 == 0,
+        "{} must be a directory owned by root and writable only by it",
+        dir.display()
+    );
 }
 
 /// The first subordinate id given to `rootless_user` in /etc/subuid or /etc/subgid.
