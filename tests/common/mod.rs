@@ -504,7 +504,9 @@ pub fn rootless_brig() -> PathBuf {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let dest = dir.join(BRIG.trim_start_matches('/').replace('/', "_"));
         let tmp = dest.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::copy(BRIG, &tmp).unwrap();
+        // Read and written whole, not std::fs::copy: its in-kernel copy from the v2 VM's
+        // 9p mount was seen stuck there (one soft lockup in a dozen runs).
+        std::fs::write(&tmp, std::fs::read(BRIG).unwrap()).unwrap();
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &dest).unwrap();
         dest
