@@ -19,6 +19,38 @@ fn pids_of(c: &Ctx) -> Vec<i64> {
     serde_json::from_slice::<Vec<i64>>(&out.stdout).unwrap()
 }
 
+/// Run `sh -c 'sleep 60 & sleep 60 & exec probe …'` detached and return the three pids
+/// `ps` lists once both sleeps are up.
+fn run_init_with_two_sleeps(c: &mut Ctx) -> Vec<i64> {
+    c.set_args(&[
+        "sh",
+        "-c",
+        "sleep 60 & sleep 60 & exec probe --no-report --sleep 60",
+    ]);
+    c.run_detached();
+    let mut pids = Vec::new();
+    for _ in 0..200 {
+        pids = pids_of(c);
+        if pids.len() == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(pids.len(), 3, "init and two sleeps: {pids:?}");
+    pids
+}
+
+/// Each process is gone, or a zombie of a parent that does not reap (this host's PID 1).
+fn assert_gone(pids: &[i64]) {
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "process {pid} survived: {stat}"
+        );
+    }
+}
+
 #[test]
 fn a_user_runs_the_whole_lifecycle_with_state_under_xdg_runtime_dir() {
     let mut c = Ctx::rootless("rl-life");
@@ -328,31 +360,10 @@ fn limits_without_a_cgroup_to_put_them_in_are_refused_by_name() {
 #[test]
 fn kill_all_without_a_cgroup_reaches_every_process_of_the_pid_namespace() {
     let mut c = Ctx::rootless("rl-killall");
-    c.set_args(&[
-        "sh",
-        "-c",
-        "sleep 60 & sleep 60 & exec probe --no-report --sleep 60",
-    ]);
-    c.run_detached();
-    let mut pids = Vec::new();
-    for _ in 0..200 {
-        pids = pids_of(&c);
-        if pids.len() == 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert_eq!(pids.len(), 3, "init and two sleeps: {pids:?}");
+    let pids = run_init_with_two_sleeps(&mut c);
     c.brig_ok(&["kill", "--all", &c.id, "KILL"]);
     c.wait_status("stopped");
-    for pid in &pids {
-        // Gone, or a zombie of a parent that does not reap (this host's PID 1).
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            stat.is_empty() || stat.contains(") Z "),
-            "process {pid} survived: {stat}"
-        );
-    }
+    assert_gone(&pids);
     c.brig_ok(&["delete", &c.id]);
     c.assert_clean();
 }
@@ -463,32 +474,9 @@ fn without_a_cgroup_or_pid_namespace_delete_still_kills_the_whole_tree() {
         .retain(|m| m["destination"] != "/proc");
     c.config["linux"]["maskedPaths"] = json!([]);
     c.config["linux"]["readonlyPaths"] = json!([]);
-    c.set_args(&[
-        "sh",
-        "-c",
-        "sleep 60 & sleep 60 & exec probe --no-report --sleep 60",
-    ]);
-    c.run_detached();
-    let mut pids = Vec::new();
-    for _ in 0..200 {
-        pids = pids_of(&c);
-        if pids.len() == 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert_eq!(
-        pids.len(),
-        3,
-        "init and two sleeps, found as its descendants: {pids:?}"
-    );
+    // The init and two sleeps, found as its descendants.
+    let pids = run_init_with_two_sleeps(&mut c);
     c.brig_ok(&["delete", "--force", &c.id]);
-    for pid in &pids {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            stat.is_empty() || stat.contains(") Z "),
-            "process {pid} survived: {stat}"
-        );
-    }
+    assert_gone(&pids);
     c.assert_clean();
 }
