@@ -92,9 +92,7 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
     if pid <= 0 {
         return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let rest = stat_after_name(pid)?;
     let mut fields = rest.split(' ');
     let state = fields.next()?;
     if state == "Z" || state == "X" {
@@ -102,6 +100,15 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
     }
     // starttime is field 22 of the line; `rest` starts at field 3.
     fields.nth(22 - 4)?.parse().ok()
+}
+
+/// /proc/PID/stat from field 3 (the state) on. The command name may hold spaces and
+/// parentheses: the fields start after the last ')'.
+fn stat_after_name(pid: i32) -> Option<String> {
+    let mut stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let start = stat.rfind(')')? + 2;
+    stat.drain(..start.min(stat.len()));
+    Some(stat)
 }
 
 /// The status of a container from its saved state and the live system.
@@ -299,10 +306,8 @@ fn processes_without_cgroup(state: &SavedState) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
-    let parent = |pid: i32| -> Option<i32> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat[stat.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()
-    };
+    let parent =
+        |pid: i32| -> Option<i32> { stat_after_name(pid)?.split(' ').nth(1)?.parse().ok() };
     let parents: Vec<(i32, i32)> = all.iter().filter_map(|&p| Some((p, parent(p)?))).collect();
     let mut found = vec![state.pid];
     let mut i = 0;

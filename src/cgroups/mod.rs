@@ -122,7 +122,7 @@ pub fn for_new_container(
         return Ok(manager);
     }
     let mut paths = manager.paths().clone();
-    keep_permitted(&mut paths, own_v2_cgroup().as_deref());
+    keep_permitted(&mut paths, own_v2_cgroup()?.as_deref());
     Ok(from_paths(&paths))
 }
 
@@ -162,16 +162,18 @@ fn no_cgroup() -> Error {
 
 /// This process's cgroup directory on a pure v2 host.
 pub fn own_v2_dir() -> Option<PathBuf> {
-    let own = own_v2_cgroup()?;
+    let own = own_v2_cgroup().ok()??;
     Some(Path::new(CGROUP_ROOT).join(own.strip_prefix("/").unwrap_or(&own)))
 }
 
 /// This process's cgroup in the cgroup2 hierarchy ("0::/path" in /proc/self/cgroup).
-fn own_v2_cgroup() -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    text.lines()
+fn own_v2_cgroup() -> Result<Option<PathBuf>> {
+    let text = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
+    Ok(text
+        .lines()
         .find_map(|l| l.strip_prefix("0::"))
-        .map(PathBuf::from)
+        .map(PathBuf::from))
 }
 
 /// Rootless mode: keep the hierarchies where this user may make the container's cgroup

@@ -22,13 +22,10 @@ impl Manager {
         let own = if rel.is_absolute() {
             None
         } else {
-            let text = std::fs::read_to_string("/proc/self/cgroup")
-                .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
-            text.lines()
-                .find_map(|l| l.strip_prefix("0::"))
-                .map(str::to_string)
+            super::own_v2_cgroup()?
         };
-        let dir = Path::new(super::CGROUP_ROOT).join(super::place(rel, own.as_deref()));
+        let own = own.as_deref().and_then(Path::to_str);
+        let dir = Path::new(super::CGROUP_ROOT).join(super::place(rel, own));
         let mounts = BTreeMap::from([(KEY.to_string(), PathBuf::from(super::CGROUP_ROOT))]);
         Ok(Manager {
             paths: CgroupPaths {

@@ -19,7 +19,7 @@ pub fn options<'a>(g: &Globals, m: &'a ArgMatches, for_run: bool) -> CreateOptio
         no_new_keyring: m.bool("no-new-keyring"),
         preserve_fds: m.get_one::<u32>("preserve-fds").copied().unwrap_or(0),
         systemd_cgroup: g.systemd_cgroup,
-        rootless: g.rootless,
+        rootless: g.rootless(),
         for_run,
         detach: !for_run || m.bool("detach"),
     }

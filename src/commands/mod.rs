@@ -27,16 +27,23 @@ use crate::state::StateRoot;
 pub struct Globals {
     pub root: StateRoot,
     pub systemd_cgroup: bool,
-    /// Rootless mode: cgroups this user may not create are skipped (`--rootless`).
-    pub rootless: bool,
+    /// `--rootless true/false`; None for auto, decided when a command needs it.
+    rootless: Option<bool>,
+}
+
+impl Globals {
+    /// Rootless mode: cgroups this user may not create are skipped.
+    pub fn rootless(&self) -> bool {
+        self.rootless.unwrap_or_else(crate::rootless::detect)
+    }
 }
 
 /// Run the chosen subcommand; Ok holds the process exit code.
 pub fn dispatch(m: &ArgMatches) -> Result<i32> {
     let rootless = match m.str("rootless") {
-        Some("true") => true,
-        Some("false") => false,
-        _ => crate::rootless::detect(),
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
     };
     let root = m
         .str("root")
