@@ -82,7 +82,7 @@ pub fn run_post_hooks(state: &SavedState, kind: crate::hooks::Kind, status: Stat
         return;
     }
     let json = hook_state_json(state, status, state.pid);
-    if let Err(e) = crate::hooks::run(kind, list, &json) {
+    if let Err(e) = crate::hooks::run(kind, list, &json, Some(&state.bundle)) {
         crate::logging::warn(&e.to_string());
     }
 }

@@ -54,7 +54,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     let linux = spec.linux().as_ref();
     let namespaces = NamespacePlan::from_spec(spec)?;
     let process = spec.process().as_ref().expect("validated");
-    let caps = CapSets::from_spec(process.capabilities().as_ref())?;
+    let caps = CapSets::from_spec(process.capabilities().as_ref());
     let cgroup = cgroups::for_new_container(
         linux.and_then(|l| l.cgroups_path().as_deref()),
         o.id,
@@ -81,7 +81,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             let json =
                 crate::container::hook_state_json(&saved, crate::container::Status::Creating, pid);
             for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
-                hooks::run(kind, kind.of(spec), &json)?;
+                hooks::run(kind, kind.of(spec), &json, Some(&bundle.dir))?;
             }
             Ok(json)
         };
@@ -205,17 +205,26 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 }
 
 /// systemd socket activation: $LISTEN_FDS more fds follow stdio, and the process is told.
-/// Every fd passed on must be open, as runc checks.
+/// They are brig's only when $LISTEN_PID is brig's own pid, as runc checks: otherwise they
+/// were meant for another process, and whatever the caller has open at 3… (a host file, a
+/// directory) would reach the container. Every fd passed on must be open.
 pub fn listen_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
-    let (total, env) = match std::env::var("LISTEN_FDS")
-        .ok()
+    let var = |name| std::env::var(name).ok();
+    let ours = var("LISTEN_PID").and_then(|p| p.parse::<u32>().ok()) == Some(std::process::id());
+    let activated = var("LISTEN_FDS")
         .and_then(|v| v.parse::<u32>().ok())
-    {
-        Some(n) if n > 0 => (
-            preserve.saturating_add(n),
-            vec![format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_string()],
-        ),
-        _ => (preserve, Vec::new()),
+        .filter(|&n| n > 0 && ours);
+    let (total, env) = match activated {
+        Some(n) => {
+            for fd in (3..).take(n as usize) {
+                check_listen_fd(fd)?;
+            }
+            (
+                preserve.saturating_add(n),
+                vec![format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_string()],
+            )
+        }
+        None => (preserve, Vec::new()),
     };
     for fd in (3..).take(total as usize) {
         if std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_err() {
@@ -225,4 +234,17 @@ pub fn listen_fds(preserve: u32) -> Result<(u32, Vec<String>)> {
         }
     }
     Ok((total, env))
+}
+
+/// A socket-activation fd is a socket or a fifo; a directory would hand the container a
+/// way out of its root (as a leaked fd did in CVE-2024-21626).
+fn check_listen_fd(fd: i32) -> Result<()> {
+    let meta = std::fs::metadata(format!("/proc/self/fd/{fd}"))
+        .map_err(|e| Error::os(format!("LISTEN_FDS: fd {fd}"), e))?;
+    if meta.is_dir() {
+        return Err(Error::msg(format!(
+            "LISTEN_FDS: fd {fd} is a directory; socket activation passes sockets, and a directory would lead outside the container's root"
+        )));
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use crate::create::{listen_fds, write_pid_file};
 use crate::error::{Error, Result};
 use crate::process::{self, channel::Msg, namespaces::NamespacePlan, InitConfig};
 use crate::security::capabilities::CapSets;
+use crate::spec::Lenient;
 use crate::state::{StateRoot, CONFIG_FILE};
 use crate::{signals, tty};
 
@@ -60,7 +61,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let base = spec.process().clone().unwrap_or_default();
     let process = build_process(base, o)?;
     let namespaces = NamespacePlan::for_exec(&spec, state.pid)?;
-    let caps = CapSets::from_spec(process.capabilities().as_ref())?;
+    let caps = CapSets::from_spec(process.capabilities().as_ref());
     spec.set_process(Some(process));
     let cgroup = cgroups::from_paths(&state.cgroup);
     let forwarded = if o.detach {
@@ -112,9 +113,11 @@ fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
     let mut p = match o.process_file {
         Some(path) => {
             let bytes = crate::spec::read_regular(path)?;
-            let mut de = serde_json::Deserializer::from_slice(&bytes);
-            serde_path_to_error::deserialize::<_, Process>(&mut de).map_err(|e| {
-                Error::msg(format!("{}: {}: {}", path.display(), e.path(), e.inner()))
+            crate::spec::deserialize_lenient::<Process>(&bytes, "/capabilities").map_err(|e| {
+                Error::msg(match e {
+                    Lenient::Field(e) => format!("{}: {}: {}", path.display(), e.path(), e.inner()),
+                    Lenient::Trailing(e) => format!("{}: trailing data: {e}", path.display()),
+                })
             })?
         }
         None => {
@@ -182,6 +185,15 @@ fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
     if p.args().as_ref().is_none_or(|a| a.is_empty()) {
         return Err(Error::msg("exec: process.args must not be empty"));
     }
+    let user_source = match (o.user, o.process_file) {
+        (Some(u), _) => format!("exec --user {u}"),
+        (None, Some(f)) => format!("{}: user", f.display()),
+        (None, None) => "process.user".to_string(),
+    };
+    crate::spec::validate_user(p.user(), "user").map_err(|e| match e {
+        Error::Config { problem, .. } => Error::msg(format!("{user_source}: {problem}")),
+        other => other,
+    })?;
     if !p.cwd().is_absolute() {
         return Err(Error::msg(format!(
             "exec: cwd {:?} is not an absolute path",
@@ -201,9 +213,15 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
         } else {
             format!("CAP_{name}")
         };
-        let cap: Capability =
-            serde_json::from_value(serde_json::Value::String(full.to_ascii_uppercase()))
-                .map_err(|_| Error::msg(format!("exec --cap: unknown capability {name:?}")))?;
+        let Ok(cap) = serde_json::from_value::<Capability>(serde_json::Value::String(
+            full.to_ascii_uppercase(),
+        )) else {
+            // As runc: warned about and left out, not an error.
+            crate::logging::warn(&format!(
+                "ignoring unknown or unavailable capabilities: [{name}]"
+            ));
+            continue;
+        };
         let add = |set: &Option<Capabilities>| -> Option<Capabilities> {
             let mut s = set.clone().unwrap_or_default();
             s.insert(cap);

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use oci_spec::runtime::Hook;
@@ -69,15 +70,17 @@ impl Kind {
     }
 }
 
-/// Run the hooks of one kind in order; the first failure stops them.
-pub fn run(kind: Kind, hooks: &[Hook], state_json: &str) -> Result<()> {
+/// Run the hooks of one kind in order; the first failure stops them. `cwd` is where they
+/// start: the bundle for the hooks brig runs on the host, as runc (which works from the
+/// bundle); None keeps the caller's (the init's, for the hooks run in the container).
+pub fn run(kind: Kind, hooks: &[Hook], state_json: &str, cwd: Option<&Path>) -> Result<()> {
     if hooks.is_empty() {
         return Ok(());
     }
     // A hook may exit without reading its stdin: that must not kill brig with SIGPIPE.
     let _guard = crate::sys::IgnoreSigpipe::new();
     for (i, hook) in hooks.iter().enumerate() {
-        run_one(hook, state_json).map_err(|e| {
+        run_one(hook, state_json, cwd).map_err(|e| {
             Error::msg(format!(
                 "{} hook #{i} ({}): {e}",
                 kind.name(),
@@ -88,18 +91,26 @@ pub fn run(kind: Kind, hooks: &[Hook], state_json: &str) -> Result<()> {
     Ok(())
 }
 
-fn run_one(hook: &Hook, state_json: &str) -> std::result::Result<(), String> {
+fn run_one(hook: &Hook, state_json: &str, cwd: Option<&Path>) -> std::result::Result<(), String> {
     let mut cmd = Command::new(hook.path());
     if let Some(args) = hook.args() {
         if let Some((arg0, rest)) = args.split_first() {
             cmd.arg0(arg0).args(rest);
         }
     }
-    cmd.env_clear();
-    for kv in hook.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    // As runc: a hook without `env` inherits the runtime's environment; a given list, even
+    // an empty one, is the whole environment.
+    if let Some(env) = hook.env() {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
+    }
+    // A bundle already removed (a late poststop) leaves the caller's directory.
+    if let Some(dir) = cwd.filter(|d| d.is_dir()) {
+        cmd.current_dir(dir);
     }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())

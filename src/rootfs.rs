@@ -52,12 +52,6 @@ pub fn mount_all(cfg: &InitConfig) -> Result<()> {
     )
     .ctx(|| format!("bind mount the rootfs {} onto itself", cfg.rootfs.display()))?;
     let root = open_dir(cfg.rootfs)?;
-    let cwd = spec
-        .process()
-        .as_ref()
-        .map(|p| p.cwd().clone())
-        .unwrap_or_default();
-    mkdir_all_in_root(root.as_fd(), &cwd).map_err(|e| e.wrap("create the process cwd"))?;
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         mount_entry(cfg, root.as_fd(), i, m)
             .map_err(|e| e.wrap(&format!("mounts[{i}] ({})", m.destination().display())))?;
@@ -65,7 +59,22 @@ pub fn mount_all(cfg: &InitConfig) -> Result<()> {
     if mounts_dev_tmpfs(spec) {
         create_default_devices(cfg, root.as_fd())?;
     }
-    create_spec_devices(cfg, root.as_fd())
+    create_spec_devices(cfg, root.as_fd())?;
+    // After the mounts, as runc: a cwd inside a volume or tmpfs is made there, not in the
+    // directory the mount then covers.
+    let cwd = spec
+        .process()
+        .as_ref()
+        .map(|p| p.cwd().clone())
+        .unwrap_or_default();
+    match mkdir_all_in_root(root.as_fd(), &cwd) {
+        // Through a magic link (/proc/self/fd/N): nothing is created there; `init::check_cwd`
+        // judges where chdir lands.
+        Err(e) if e.errno() == Some(libc::ELOOP) => Ok(()),
+        other => other
+            .map(drop)
+            .map_err(|e| e.wrap("create the process cwd")),
+    }
 }
 
 /// Switch into the new root: pivot_root, or MS_MOVE + chroot with `--no-pivot`.
@@ -517,6 +526,19 @@ fn mount_fs(
     opts: &MountOptions,
 ) -> Result<OwnedFd> {
     let dest = m.destination();
+    // As runc: a tmpfs over a directory the image has takes that directory's mode, unless
+    // the options give one (the kernel's default is 1777, wrong over a 0700 directory).
+    let covered_mode = (typ == "tmpfs" && !opts.data.iter().any(|d| d.starts_with("mode=")))
+        .then(|| {
+            open_in_root(
+                root,
+                dest,
+                OFlag::O_PATH | OFlag::O_DIRECTORY,
+                ResolveFlag::empty(),
+            )
+        })
+        .and_then(|fd| fstat(&fd.ok()?).ok())
+        .map(|st| st.st_mode & 0o7777);
     // procfs and sysfs are refused on a symlinked destination (CVE-2019-19921).
     let target = if typ == "proc" || typ == "sysfs" {
         match open_in_root(
@@ -549,7 +571,15 @@ fn mount_fs(
         .as_ref()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| typ.to_string());
-    let data = crate::security::lsm::labelled_mount_data(cfg.spec, typ, opts.data_string());
+    let mut data = opts.data.clone();
+    if let Some(mode) = covered_mode.filter(|_| !opts.tmpcopyup) {
+        data.push(format!("mode={mode:o}"));
+    }
+    let data = crate::security::lsm::labelled_mount_data(
+        cfg.spec,
+        typ,
+        (!data.is_empty()).then(|| data.join(",")),
+    );
     let mut flags = opts.flags - MsFlags::MS_REMOUNT;
     if opts.tmpcopyup {
         // Filled first, made read-only after.

@@ -105,14 +105,67 @@ pub fn parse(bytes: &[u8]) -> Result<Spec> {
             "invalid type: sequence, expected a JSON object",
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let spec: Spec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let field = e.path().to_string();
-        Error::config(field, e.into_inner().to_string())
-    })?;
-    de.end()
-        .map_err(|e| Error::config("", format!("trailing data: {e}")))?;
-    Ok(spec)
+    deserialize_lenient::<Spec>(bytes, "/process/capabilities").map_err(|e| match e {
+        Lenient::Field(e) => Error::config(e.path().to_string(), e.into_inner().to_string()),
+        Lenient::Trailing(e) => Error::config("", format!("trailing data: {e}")),
+    })
+}
+
+/// Why a JSON document did not deserialize: a field (with its path), or data after it.
+pub enum Lenient {
+    Field(serde_path_to_error::Error<serde_json::Error>),
+    Trailing(serde_json::Error),
+}
+
+/// Deserialize a config.json or process.json, naming the field of a type error. Capability
+/// names oci-spec does not know (newer than it, or misspelt) are dropped with runc's
+/// warning rather than failing: runtime-spec 1.1 says a runtime SHOULD NOT fail on one.
+/// `caps` is the JSON pointer of the capabilities object. Unknown names are looked for
+/// only once the strict parse failed, so a good document is parsed once.
+pub fn deserialize_lenient<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    caps: &str,
+) -> std::result::Result<T, Lenient> {
+    let strict = |bytes: &[u8]| {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(Lenient::Field)?;
+        de.end().map_err(Lenient::Trailing)?;
+        Ok(value)
+    };
+    match strict(bytes) {
+        Err(Lenient::Field(e)) => match without_unknown_capabilities(bytes, caps) {
+            Some(cleaned) => strict(&cleaned),
+            None => Err(Lenient::Field(e)),
+        },
+        other => other,
+    }
+}
+
+/// The document with unknown capability names removed from every set under `pointer`,
+/// after runc's warning; None when there are none to remove.
+fn without_unknown_capabilities(bytes: &[u8], pointer: &str) -> Option<Vec<u8>> {
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let sets = doc.pointer_mut(pointer)?.as_object_mut()?;
+    let mut unknown = std::collections::BTreeSet::new();
+    for list in sets.values_mut().filter_map(|v| v.as_array_mut()) {
+        list.retain(|cap| {
+            let known = !cap.is_string()
+                || serde_json::from_value::<oci_spec::runtime::Capability>(cap.clone()).is_ok();
+            if !known {
+                unknown.insert(cap.as_str().unwrap_or_default().to_string());
+            }
+            known
+        });
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = unknown.into_iter().collect();
+    crate::logging::warn(&format!(
+        "ignoring unknown or unavailable capabilities: [{}]",
+        names.join(" ")
+    ));
+    serde_json::to_vec(&doc).ok()
 }
 
 fn ns_name(t: LinuxNamespaceType) -> &'static str {
@@ -166,6 +219,7 @@ fn validate(spec: &Spec) -> Result<()> {
         }
     }
     validate_process_extras(process)?;
+    validate_user(process.user(), "process.user")?;
 
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if !m.destination().is_absolute() {
@@ -224,6 +278,32 @@ fn validate_strings(p: &oci_spec::runtime::Process) -> Result<()> {
             Some(_) => continue,
         };
         return Err(Error::config(field, format!("{e:?}: {problem}")));
+    }
+    Ok(())
+}
+
+/// The largest uid or gid a process may be given, as runc allows: -1 (4294967295) would
+/// make setresuid leave the id unchanged, so the process would keep running as root.
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// `process.user` (or an exec's): every id within 0..=MAX_ID.
+pub fn validate_user(user: &oci_spec::runtime::User, field: &str) -> Result<()> {
+    let out_of_range = |name: String, id: u32| {
+        Error::config(
+            format!("{field}.{name}"),
+            format!("{id}: uids and gids must be in range 0-{MAX_ID}"),
+        )
+    };
+    if user.uid() > MAX_ID {
+        return Err(out_of_range("uid".into(), user.uid()));
+    }
+    if user.gid() > MAX_ID {
+        return Err(out_of_range("gid".into(), user.gid()));
+    }
+    for (i, &g) in user.additional_gids().iter().flatten().enumerate() {
+        if g > MAX_ID {
+            return Err(out_of_range(format!("additionalGids[{i}]"), g));
+        }
     }
     Ok(())
 }
@@ -589,17 +669,8 @@ fn validate_resources(res: &oci_spec::runtime::LinuxResources) -> Result<()> {
     Ok(())
 }
 
-/// Which namespace makes a sysctl safe to set, as runc decides it.
-fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
-    let field = format!("linux.sysctl.{name}");
-    // The name becomes a path under /proc/sys: a `/` or an empty part (`net..x`) could
-    // climb out of the namespaced tree, e.g. `net.ipv4/../../kernel/core_pattern`.
-    if name.contains('/') || name.split('.').any(str::is_empty) {
-        return Err(Error::config(
-            field,
-            "invalid sysctl name (dot-separated parts, no \"/\" and no empty part)",
-        ));
-    }
+/// The namespace a sysctl belongs to, as runc decides it; None for a host-wide one.
+pub fn sysctl_namespace(name: &str) -> Option<LinuxNamespaceType> {
     let ipc = [
         "kernel.msgmax",
         "kernel.msgmnb",
@@ -610,13 +681,30 @@ fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
         "kernel.shmmni",
         "kernel.shm_rmid_forced",
     ];
-    let needs = if ipc.contains(&name) || name.starts_with("fs.mqueue.") {
-        LinuxNamespaceType::Ipc
+    if ipc.contains(&name) || name.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
     } else if name.starts_with("net.") {
-        LinuxNamespaceType::Network
+        Some(LinuxNamespaceType::Network)
     } else if name == "kernel.hostname" || name == "kernel.domainname" {
-        LinuxNamespaceType::Uts
+        Some(LinuxNamespaceType::Uts)
     } else {
+        None
+    }
+}
+
+/// Which namespace makes a sysctl safe to set, as runc decides it. Whether a joined one
+/// is the host's is checked on the opened namespace (`namespaces::refuse_host_writes`).
+fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
+    let field = format!("linux.sysctl.{name}");
+    // The name becomes a path under /proc/sys: a `/` or an empty part (`net..x`) could
+    // climb out of the namespaced tree, e.g. `net.ipv4/../../kernel/core_pattern`.
+    if name.contains('/') || name.split('.').any(str::is_empty) {
+        return Err(Error::config(
+            field,
+            "invalid sysctl name (dot-separated parts, no \"/\" and no empty part)",
+        ));
+    }
+    let Some(needs) = sysctl_namespace(name) else {
         return Err(Error::config(
             field,
             "sysctl is not in a separate kernel namespace",
@@ -626,7 +714,10 @@ fn check_sysctl(spec: &Spec, name: &str) -> Result<()> {
         Some(_) => Ok(()),
         None => Err(Error::config(
             field,
-            format!("sysctl needs a private {} namespace", ns_name(needs)),
+            format!(
+                "sysctl {name:?} is not allowed in the hosts {} namespace (it needs a private one)",
+                ns_name(needs)
+            ),
         )),
     }
 }

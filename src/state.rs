@@ -150,6 +150,41 @@ impl StateRoot {
         read_state(&self.dir.join(id))
     }
 
+    /// `delete --force` of an id whose entry holds no readable state: an empty directory,
+    /// a symlinked or corrupt state.json, left by a crash or by someone else. Nothing in it
+    /// can be trusted to name processes or a cgroup, so only the entry goes; the id is
+    /// then free again. False when there is nothing of the kind, or a live brig holds its
+    /// lock (a create or delete under way).
+    pub fn remove_debris(&self, id: &str) -> Result<bool> {
+        if validate_id(id).is_err() {
+            return Ok(false);
+        }
+        let path = self.dir.join(id);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::os(format!("stat {}", path.display()), e)),
+        };
+        if !meta.is_dir() {
+            // Not even a directory (a symlink or a file under the id): never brig's.
+            std::fs::remove_file(&path).ctx(|| format!("remove {}", path.display()))?;
+            return Ok(true);
+        }
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .ctx(|| format!("open state directory {}", path.display()))?;
+        let Ok(_lock) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) else {
+            return Ok(false);
+        };
+        if read_state(&path).is_ok() {
+            return Ok(false);
+        }
+        std::fs::remove_dir_all(&path).ctx(|| format!("remove {}", path.display()))?;
+        Ok(true)
+    }
+
     /// Ids of every container directory in the root, sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
         let entries = match std::fs::read_dir(&self.dir) {
@@ -213,24 +248,45 @@ fn sweep_staging(staging: &Path) {
 }
 
 fn lock_dir(path: &Path) -> Result<Flock<File>> {
+    // An id that is a symlink is not a container brig made.
     let dir = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .ctx(|| format!("open state directory {}", path.display()))?;
     Flock::lock(dir, FlockArg::LockExclusive)
         .map_err(|(_, e)| Error::os(format!("lock {}", path.display()), e))
 }
 
+/// The most of a state.json brig reads; its own are a few KiB.
+const STATE_MAX: u64 = 16 << 20;
+
+/// state.json is opened without following a symlink and read only if it is a regular file:
+/// one planted in the state root must not make brig read another file, or block on a fifo.
 fn read_state(dir: &Path) -> Result<SavedState> {
+    use std::io::Read;
     let file = dir.join(STATE_FILE);
-    let bytes = match std::fs::read(&file) {
-        Ok(b) => b,
+    let corrupt = |why: String| Error::msg(format!("{}: corrupt state: {why}", file.display()));
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&file);
+    let f = match opened {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NoSuchContainer),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(corrupt("a symlink, not a file brig wrote".into()))
+        }
         Err(e) => return Err(Error::os(format!("read {}", file.display()), e)),
     };
-    SavedState::parse(&bytes)
-        .map_err(|e| Error::msg(format!("{}: corrupt state: {e}", file.display())))
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(corrupt("not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    f.take(STATE_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::os(format!("read {}", file.display()), e))?;
+    SavedState::parse(&bytes).map_err(|e| corrupt(e.to_string()))
 }
 
 impl SavedState {

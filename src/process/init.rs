@@ -118,7 +118,7 @@ fn run(cfg: &InitConfig, ch: &Channel, ready: &mut bool) -> Result<Infallible> {
         // startContainer: after `start`, in the container, before the process runs.
         let json = json.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
         let kind = crate::hooks::Kind::StartContainer;
-        crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
+        crate::hooks::run(kind, kind.of(cfg.spec), &json, None)?;
     }
     crate::process::attrs::set_cpu_affinity(cfg.spec, true)?;
     if seccomp_at == Some(LoadSeccompBefore::Exec) {
@@ -222,7 +222,7 @@ fn run_create_hooks(cfg: &InitConfig, ch: &Channel) -> Result<Option<String>> {
         }
     };
     let kind = crate::hooks::Kind::CreateContainer;
-    crate::hooks::run(kind, kind.of(cfg.spec), &json)?;
+    crate::hooks::run(kind, kind.of(cfg.spec), &json, None)?;
     Ok(Some(json))
 }
 
@@ -410,11 +410,43 @@ fn environment(cfg: &InitConfig) -> Result<Vec<String>> {
 
 /// The user's home from the container's /etc/passwd, as runc sets it.
 fn home_of(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let passwd = read_user_db(Path::new("/etc/passwd"))?;
     passwd.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
         (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
     })
+}
+
+/// The most of a user database (/etc/passwd) the init reads.
+const USER_DB_MAX: u64 = 16 << 20;
+
+/// A user database of the image, read only if it is a regular file of sane size: a hostile
+/// image's /etc/passwd can be /dev/zero or a pipe, which would be read until the memory
+/// runs out (or forever). A refused file is named in a warning and treated as missing.
+fn read_user_db(path: &Path) -> Option<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    let refused = |why: &str| {
+        crate::logging::warn(&format!(
+            "{} in the container {why}; not read (HOME defaults to /)",
+            path.display()
+        ));
+        None
+    };
+    if !meta.is_file() {
+        return refused("is not a regular file");
+    }
+    let mut text = String::new();
+    let read = file.take(USER_DB_MAX + 1).read_to_string(&mut text).ok()?;
+    if read as u64 > USER_DB_MAX {
+        return refused(&format!("is larger than {} MiB", USER_DB_MAX >> 20));
+    }
+    Some(text)
 }
 
 /// Resolve args[0] like exec.LookPath inside the container, with runc's error texts,
@@ -491,8 +523,24 @@ fn switch_user(cfg: &InitConfig) -> Result<()> {
     let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
     nix::unistd::setresgid(gid, gid, gid).ctx(|| format!("setresgid {}", user.gid()))?;
     nix::unistd::setresuid(uid, uid, uid).ctx(|| format!("setresuid {}", user.uid()))?;
+    check_ids(uid, gid)?;
     nix::sys::prctl::set_keepcaps(false).ctx(|| "prctl(PR_SET_KEEPCAPS)")?;
     cfg.caps.apply()
+}
+
+/// The process must hold exactly the ids asked for: an id the kernel took as "unchanged"
+/// (-1) would leave it running as root. `spec::validate_user` refuses those; this is the
+/// last line.
+fn check_ids(uid: Uid, gid: Gid) -> Result<()> {
+    let r = nix::unistd::getresuid().ctx(|| "getresuid")?;
+    let g = nix::unistd::getresgid().ctx(|| "getresgid")?;
+    if [r.real, r.effective, r.saved] != [uid; 3] || [g.real, g.effective, g.saved] != [gid; 3] {
+        return Err(Error::msg(format!(
+            "process.user: after the switch to {uid}:{gid} the process holds uids {}/{}/{} and gids {}/{}/{}",
+            r.real, r.effective, r.saved, g.real, g.effective, g.saved
+        )));
+    }
+    Ok(())
 }
 
 /// `create`: block on the exec fifo until `start` writes to it. `run`: go straight on.

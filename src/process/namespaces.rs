@@ -77,6 +77,7 @@ impl NamespacePlan {
                     ))
                 }
             }
+            refuse_host_writes(spec, &field, ns.typ(), fd.as_fd())?;
             joins.push((flag, fd));
         }
         // Joining the user namespace first gives the capabilities to join the others.
@@ -180,6 +181,60 @@ impl NamespacePlan {
             && (self.new.intersects(child_only)
                 || self.joins.iter().any(|(f, _)| child_only.contains(*f)))
     }
+}
+
+/// Sysctls and the hostname are written into the namespace the container is in. When a
+/// joined network, ipc or uts namespace is brig's own (the host's), they would change it
+/// for every process on the host: refused, as runc refuses net.* sysctls there.
+fn refuse_host_writes(
+    spec: &Spec,
+    joined_by: &str,
+    typ: LinuxNamespaceType,
+    fd: std::os::fd::BorrowedFd,
+) -> Result<()> {
+    let (kind, file) = match typ {
+        LinuxNamespaceType::Network => ("network", "net"),
+        LinuxNamespaceType::Ipc => ("ipc", "ipc"),
+        LinuxNamespaceType::Uts => ("uts", "uts"),
+        _ => return Ok(()),
+    };
+    let linux = spec.linux().as_ref();
+    let sysctl = linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(name, _)| name)
+        .find(|name| crate::spec::sysctl_namespace(name) == Some(typ));
+    let names = [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ];
+    let name = names
+        .iter()
+        .find(|(_, v)| typ == LinuxNamespaceType::Uts && v.as_ref().is_some_and(|v| !v.is_empty()));
+    if sysctl.is_none() && name.is_none() {
+        return Ok(());
+    }
+    let same = |a: &nix::sys::stat::FileStat, b: &nix::sys::stat::FileStat| {
+        (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    };
+    let joined = nix::sys::stat::fstat(fd).ctx(|| format!("{joined_by}: fstat"))?;
+    let own = nix::sys::stat::stat(format!("/proc/self/ns/{file}").as_str())
+        .ctx(|| format!("stat /proc/self/ns/{file}"))?;
+    if !same(&joined, &own) {
+        return Ok(());
+    }
+    Err(match (sysctl, name) {
+        (Some(sysctl), _) => Error::config(
+            format!("linux.sysctl.{sysctl}"),
+            format!("sysctl {sysctl:?} is not allowed in the hosts {kind} namespace ({joined_by} joins it)"),
+        ),
+        (None, Some((field, _))) => Error::config(
+            *field,
+            format!("the uts namespace {joined_by} joins is the host's; setting the {field} there would change the host's"),
+        ),
+        (None, None) => unreachable!("returned above"),
+    })
 }
 
 /// In the first child of a two-step spawn: join, unshare, and tell the caller whether a
