@@ -252,10 +252,12 @@ fn rt_signal(name: &str) -> Option<i32> {
     (min..=max).contains(&sig).then_some(sig)
 }
 
-/// Send a signal to the init, or with `all` to every process in the container's cgroup.
+/// Send a signal to the init, or with `all` to every process of the container. A SIGKILL
+/// to a container with its own pid namespace goes to the init alone: the kernel then kills
+/// every process of the namespace, and nothing outside it.
 pub fn signal(state: &SavedState, sig: i32, all: bool) -> Result<()> {
     let pidfd = init_pidfd(state).ok_or(Error::NotRunning)?;
-    if all {
+    if all && !(state.own_pid_ns && sig == libc::SIGKILL) {
         signal_cgroup(state, sig)?;
     }
     match sys::pidfd_send_signal(pidfd.as_fd(), sig) {
@@ -281,13 +283,22 @@ fn signal_cgroup(state: &SavedState, sig: i32) -> Result<()> {
     Ok(())
 }
 
-/// Host pids of the container's processes: those in its cgroup or, for a rootless
-/// container that has none, those found through /proc (`processes_without_cgroup`).
+/// Host pids of the container's processes: those in its cgroup tree but the ones that
+/// were there before it, or, for a rootless container that has none, those found through
+/// /proc (`processes_without_cgroup`).
 pub fn processes(state: &SavedState) -> Result<Vec<i32>> {
     if state.cgroup.dirs.is_empty() {
         return Ok(processes_without_cgroup(state));
     }
-    cgroups::from_paths(&state.cgroup).pids()
+    cgroup_processes(state, &*cgroups::from_paths(&state.cgroup))
+}
+
+fn cgroup_processes(state: &SavedState, cg: &dyn cgroups::CgroupManager) -> Result<Vec<i32>> {
+    let mut pids = cg.pids()?;
+    if !state.cgroup.foreign.is_empty() {
+        pids.retain(|&p| !state.cgroup.is_foreign(p));
+    }
+    Ok(pids)
 }
 
 /// The init, its descendants, and (with a pid namespace of its own) every other process
@@ -387,21 +398,28 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
     }
     if let Some(pidfd) = init_pidfd(state) {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-        // A frozen process only acts on SIGKILL once thawed.
-        if is_frozen(state) {
-            let _ = cg.freeze(false);
-        }
+        // A frozen process only acts on SIGKILL once thawed (a paused container, or a
+        // cgroup below it frozen on its own).
+        cg.thaw_tree();
         if !wait_exit(&pidfd) {
             return Err(stuck(state.pid));
         }
     }
-    // Without a pid namespace of its own, the init's death does not take the rest along.
-    // Each round kills what is listed; new forks show up in the next round.
+    // With its own pid namespace, the init's death took every process of the container
+    // along; what else is in the cgroup is not the container's. (A create killed before
+    // it saved the init's pid leaves an init only the cgroup knows.)
+    if state.own_pid_ns && state.pid != 0 && !state.cgroup.dirs.is_empty() {
+        return Ok(());
+    }
+    // Without one, the init's death does not take the rest along. Each round kills what
+    // is listed (the whole cgroup tree, but processes that were there before the
+    // container); new forks show up in the next round.
+    cg.thaw_tree();
     for _ in 0..100 {
         let pids = if state.cgroup.dirs.is_empty() {
             std::mem::take(&mut strays)
         } else {
-            cg.pids().unwrap_or_default()
+            cgroup_processes(state, &*cg).unwrap_or_default()
         };
         if pids.is_empty() {
             break;
@@ -422,7 +440,14 @@ pub fn kill_all_and_wait(state: &SavedState) -> Result<()> {
 pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
     kill_all_and_wait(state)?;
     crash::point("delete: processes killed");
-    cgroups::from_paths(&state.cgroup).destroy()?;
+    let left = cgroups::from_paths(&state.cgroup).destroy()?;
+    if !left.is_empty() {
+        let dirs: Vec<String> = left.iter().map(|d| d.display().to_string()).collect();
+        crate::logging::warn(&format!(
+            "left cgroup {}: it holds processes that are not the container's",
+            dirs.join(", ")
+        ));
+    }
     crash::point("delete: cgroup removed");
     dir.remove()?;
     crash::point("delete: state removed");

@@ -48,6 +48,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     state::validate_id(o.id)?;
     let bundle = Bundle::load(o.bundle)?;
     let spec = &bundle.spec;
+    crate::rootfs::check_no_pivot(spec, o.no_pivot)?;
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     let (console_for_init, console) =
         crate::tty::console_sockets(terminal, o.detach, o.console_socket)?;
@@ -69,7 +70,11 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     let dir = root.create(o.id, &saved)?;
     crash::point("create: state directory");
     let result = (|| -> Result<Spawned> {
-        cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
+        let found = cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
+        if found.preexisting {
+            note_preexisting_cgroup(&mut saved, found.pids);
+            dir.save(&saved)?;
+        }
         crash::point("create: cgroup");
         let fifo = if o.for_run {
             None
@@ -151,6 +156,29 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             Err(e)
         }
     }
+}
+
+/// A cgroup that was there before the container (runc accepts one, with a warning): its
+/// processes are not the container's, so they are recorded to be spared by `kill --all`,
+/// `delete` and `ps`; the cgroup itself is removed only if it ends up empty.
+fn note_preexisting_cgroup(saved: &mut SavedState, pids: Vec<i32>) {
+    saved.cgroup.preexisting = true;
+    if pids.is_empty() {
+        return;
+    }
+    crate::logging::warn(&format!(
+        "container's cgroup is not empty: {} process(es) found",
+        pids.len()
+    ));
+    saved.cgroup.foreign = pids
+        .into_iter()
+        .filter_map(|pid| {
+            Some(cgroups::ForeignProcess {
+                pid,
+                start: process_start_time(pid)?,
+            })
+        })
+        .collect();
 }
 
 /// The state to save, before the init exists (pid 0).

@@ -2,10 +2,11 @@
 //! and an optional timeout.
 
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
@@ -120,33 +121,24 @@ fn run_one(hook: &Hook, state_json: &str, cwd: Option<&Path>) -> std::result::Re
         // EPIPE means the hook did not want its stdin; that is allowed.
         let _ = stdin.write_all(state_json.as_bytes());
     }
-    if let Some(secs) = hook.timeout() {
-        let pidfd =
-            crate::sys::pidfd_open(child.id() as i32).map_err(|e| crate::error::errno_text(&e))?;
-        let mut fds = [nix::poll::PollFd::new(
-            pidfd.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let timeout = nix::poll::PollTimeout::try_from(
-            (secs.max(0) as u64 * 1000).min(i32::MAX as u64) as i32,
-        )
-        .unwrap_or(nix::poll::PollTimeout::MAX);
-        let exited = loop {
-            match nix::poll::poll(&mut fds, timeout) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                Ok(n) => break n > 0,
-                Err(e) => return Err(e.desc().to_string()),
-            }
-        };
-        if !exited {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("timed out after {secs}s"));
-        }
+    let pidfd =
+        crate::sys::pidfd_open(child.id() as i32).map_err(|e| crate::error::errno_text(&e))?;
+    let stderr = child.stderr.take().map(OwnedFd::from);
+    let (exited, stderr) = wait_reading_stderr(&pidfd, stderr, hook.timeout())?;
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!(
+            "timed out after {}s",
+            hook.timeout().unwrap_or_default()
+        ));
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| crate::error::errno_text(&e))?;
+    let status = child.wait().map_err(|e| crate::error::errno_text(&e))?;
+    let out = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr,
+    };
     if out.status.success() {
         return Ok(());
     }
@@ -157,4 +149,78 @@ fn run_one(hook: &Hook, state_json: &str, cwd: Option<&Path>) -> std::result::Re
         if stderr.trim().is_empty() { "" } else { ": " },
         stderr.trim()
     ))
+}
+
+/// The most of a hook's stderr kept for the error message.
+const STDERR_KEPT: usize = 64 << 10;
+
+/// Wait for the hook to exit (false when `timeout` seconds pass first), reading its stderr
+/// meanwhile so a chatty hook never blocks on a full pipe. Once it has exited, what is in
+/// the pipe is read and no more: a child the hook left running in the background may hold
+/// the pipe open for as long as it likes, and brig does not wait for it.
+fn wait_reading_stderr(
+    pidfd: &OwnedFd,
+    stderr: Option<OwnedFd>,
+    timeout: Option<i64>,
+) -> std::result::Result<(bool, Vec<u8>), String> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let deadline = timeout.map(|s| Instant::now() + Duration::from_secs(s.max(0) as u64));
+    let mut kept = Vec::new();
+    let mut pipe = stderr;
+    if let Some(p) = &pipe {
+        nix::fcntl::fcntl(
+            p,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| e.desc().to_string())?;
+    }
+    loop {
+        let wait = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now()).as_millis();
+                PollTimeout::try_from(left.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(p) = &pipe {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
+        let ready = match poll(&mut fds, wait) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.desc().to_string()),
+            Ok(n) => n,
+        };
+        let exited = fds[0].any().unwrap_or(false);
+        let readable = fds.get(1).and_then(|f| f.any()).unwrap_or(false);
+        if ready == 0 {
+            return Ok((false, kept));
+        }
+        if readable || exited {
+            if let Some(p) = &pipe {
+                if drain(p, &mut kept) {
+                    pipe = None;
+                }
+            }
+        }
+        if exited {
+            return Ok((true, kept));
+        }
+    }
+}
+
+/// Read what the pipe holds now; true at its end (every writer gone).
+fn drain(pipe: &OwnedFd, kept: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(pipe, &mut buf) {
+            Ok(0) => return true,
+            Ok(n) => {
+                let room = STDERR_KEPT.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
 }

@@ -38,9 +38,22 @@ pub fn mount_all(cfg: &InitConfig) -> Result<()> {
         NONE,
     )
     .ctx(|| "set the propagation of / in the container's mount namespace")?;
-    // pivot_root refuses a shared parent, and an unbindable one cannot be bound.
-    if propagation.is_some_and(|p| p.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE)) {
-        make_parent_mount_private(cfg.rootfs)?;
+    // pivot_root refuses a shared parent, and an unbindable one cannot be bound. A
+    // propagation that leaves mounts shared with the host (anything but rslave or
+    // rprivate) would also carry the rootfs bind below, and every mount under it, to the
+    // host's peers: the parent goes private first, as runc does when it is shared.
+    let everything_unshared = [
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+    ];
+    match propagation {
+        Some(p) if p.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) => {
+            make_parent_mount_private(cfg.rootfs, false)?
+        }
+        Some(p) if !everything_unshared.contains(&p) => {
+            make_parent_mount_private(cfg.rootfs, true)?
+        }
+        _ => {}
     }
     // pivot_root needs the new root to be a mount point.
     mount(
@@ -938,6 +951,11 @@ fn move_root(rootfs: &Path) -> Result<()> {
         .filter(|p| !p.starts_with(rootfs) && !rootfs.starts_with(p))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    // An unmount travels to the peers of the mount's parent: with every mount a slave
+    // first, none reaches the host (the rootfs takes the spec's propagation again in
+    // `enter_root`).
+    mount(NONE, "/", NONE, MsFlags::MS_SLAVE | MsFlags::MS_REC, NONE)
+        .ctx(|| "make every mount a slave before unmounting the host's")?;
     for p in points {
         let _ = umount2(&p, MntFlags::MNT_DETACH);
     }
@@ -954,19 +972,49 @@ fn unescape_mountinfo(s: &str) -> String {
         .replace("\\134", "\\")
 }
 
-/// With a shared root, pivot_root needs the mount holding the rootfs to be private.
-fn make_parent_mount_private(rootfs: &Path) -> Result<()> {
+/// Make the mount holding the rootfs private (only if it is shared, with `if_shared`):
+/// pivot_root refuses a shared parent, and the rootfs bound from a shared mount would
+/// pass every container mount to the host.
+fn make_parent_mount_private(rootfs: &Path, if_shared: bool) -> Result<()> {
     let info =
         std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    // The last listed of the longest mount points above the rootfs is the one on top.
     let parent = info
         .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(unescape_mountinfo(p)))
-        .filter(|p| rootfs.starts_with(p))
-        .max_by_key(|p| p.components().count())
-        .unwrap_or_else(|| PathBuf::from("/"));
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split(" - ").next()?.split(' ').collect();
+            let point = PathBuf::from(unescape_mountinfo(fields.get(4)?));
+            let shared = fields
+                .get(6..)
+                .unwrap_or_default()
+                .iter()
+                .any(|f| f.starts_with("shared:"));
+            rootfs.starts_with(&point).then_some((point, shared))
+        })
+        .max_by_key(|(p, _)| p.components().count());
+    let (parent, shared) = parent.unwrap_or_else(|| (PathBuf::from("/"), true));
+    if if_shared && !shared {
+        return Ok(());
+    }
     mount(NONE, &parent, NONE, MsFlags::MS_PRIVATE, NONE)
         .ctx(|| format!("make {} private", parent.display()))
+}
+
+/// `--no-pivot` moves the rootfs onto / and unmounts the host's mounts around it, so a
+/// propagation that would let those unmounts reach the host is refused, as runc does.
+pub fn check_no_pivot(spec: &Spec, no_pivot: bool) -> Result<()> {
+    let propagation = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(mountopts::propagation);
+    if no_pivot && propagation.is_some_and(|p| p.contains(MsFlags::MS_PRIVATE)) {
+        return Err(Error::config(
+            "linux.rootfsPropagation",
+            "rootfsPropagation of [r]private is not safe without pivot_root",
+        ));
+    }
+    Ok(())
 }
 
 /// The container's /proc, verified to be the root of a procfs and not a symlink

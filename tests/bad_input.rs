@@ -472,14 +472,8 @@ fn corpus() -> Vec<Case> {
                 json!({"containerID": 0, "hostID": 4294967000u32, "size": 65536});
         }),
         // --- capabilities ---------------------------------------------------------------
-        config("cap-unknown", "process.capabilities.effective", |c| {
-            c["process"]["capabilities"]["effective"] = json!(["CAP_FOO"])
-        }),
         config("cap-number", "process.capabilities.permitted", |c| {
             c["process"]["capabilities"]["permitted"] = json!([21])
-        }),
-        config("cap-empty", "process.capabilities.ambient", |c| {
-            c["process"]["capabilities"]["ambient"] = json!([""])
         }),
         config("cap-not-list", "process.capabilities.inheritable", |c| {
             c["process"]["capabilities"]["inheritable"] = json!("CAP_SYS_ADMIN")
@@ -720,6 +714,27 @@ fn corpus() -> Vec<Case> {
         config("cgroup-under-file", "linux.cgroupsPath", |c| {
             c["linux"]["cgroupsPath"] = json!("/cgroup.procs/brig-bad-input")
         }),
+        config("cgroup-root", "linux.cgroupsPath: \"/\" names the root cgroup", |c| {
+            c["linux"]["cgroupsPath"] = json!("/")
+        }),
+        config("cgroup-callers-own", "linux.cgroupsPath: \".\" names the root cgroup", |c| {
+            c["linux"]["cgroupsPath"] = json!(".")
+        }),
+        config(
+            "sysctl-host-netns",
+            "linux.sysctl.net.ipv4.ip_forward: sysctl \"net.ipv4.ip_forward\" is not allowed in the hosts network namespace",
+            |c| {
+                for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+                    if ns["type"] == "network" {
+                        ns["path"] = json!("/proc/self/ns/net");
+                    }
+                }
+                c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+            },
+        ),
+        config("uid-minus-one", "process.user.uid: 4294967295: uids and gids must be in range", |c| {
+            c["process"]["user"]["uid"] = json!(4294967295u32)
+        }),
         config("cgroup-nul", "linux.cgroupsPath", |c| {
             c["linux"]["cgroupsPath"] = json!("/brig-bad\u{0}input")
         }),
@@ -959,9 +974,9 @@ fn corpus() -> Vec<Case> {
             with_root(c, &["exec", "--user", "nobody", h, "true"])
         }),
         exec(
-            "exec-cap-unknown",
-            "unknown capability \"CAP_BOGUS\"",
-            |c, h| with_root(c, &["exec", "--cap", "CAP_BOGUS", h, "true"]),
+            "exec-user-minus-one",
+            "exec --user 4294967295:4294967295: 4294967295: uids and gids must be in range 0-2147483647",
+            |c, h| with_root(c, &["exec", "--user", "4294967295:4294967295", h, "true"]),
         ),
         exec(
             "exec-preserve-fds-closed",

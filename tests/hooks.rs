@@ -128,3 +128,80 @@ fn a_relative_hook_path_is_refused() {
     c.config["hooks"] = json!({"poststop": [{"path": "bin/true"}]});
     c.expect_create_error("hooks.poststop[0].path");
 }
+
+/// As runc: a hook without `env` runs with the runtime's environment, one with `env` (even
+/// empty) with exactly that; the hooks brig runs on the host start in the bundle.
+///
+/// Checked against a broken brig: with the environment always cleared and the caller's
+/// directory kept (as before), BRIG_HOOK_TEST was missing and pwd was the caller's; the
+/// test failed.
+#[test]
+fn hooks_get_runcs_environment_and_the_bundle_as_cwd() {
+    let mut c = Ctx::new("hk-env");
+    let out_dir = c.base.join("hooks");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let record = |name: &str| {
+        format!(
+            "echo \"${{BRIG_HOOK_TEST:-unset}} $(pwd)\" > {}/{name}",
+            out_dir.display()
+        )
+    };
+    c.config["hooks"] = json!({
+        "createRuntime": [
+            {"path": "/bin/sh", "args": ["sh", "-c", record("inherited")]},
+            {"path": "/bin/sh", "args": ["sh", "-c", record("given")], "env": ["PATH=/bin"]},
+        ],
+        "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", record("poststop")]}],
+    });
+    c.set_args(&["true"]);
+    c.write_config();
+    let out = c
+        .cmd()
+        .env("BRIG_HOOK_TEST", "from-brig")
+        .current_dir("/")
+        .args(["run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |name: &str| std::fs::read_to_string(out_dir.join(name)).unwrap();
+    let bundle = c.bundle.display().to_string();
+    assert_eq!(read("inherited"), format!("from-brig {bundle}\n"));
+    assert_eq!(read("given"), format!("unset {bundle}\n"));
+    assert_eq!(read("poststop"), format!("from-brig {bundle}\n"));
+    c.assert_clean();
+}
+
+/// A hook that leaves a child running in the background, holding the hook's stderr: brig
+/// reads what the hook wrote and goes on once the hook itself has exited, instead of
+/// waiting for the child to let go of the pipe.
+///
+/// Checked against a broken brig: reading stderr to its end (`wait_with_output`, as
+/// before), `run` took the child's 20 s and the test failed.
+#[test]
+fn a_hook_that_leaves_a_child_does_not_hold_up_the_container() {
+    for (end, ok) in [("echo started", true), ("echo refused >&2; exit 3", false)] {
+        let mut c = Ctx::new("hk-child");
+        let child = c.base.join("child.pid");
+        let script = format!("sleep 20 & echo $! > {}; {end}", child.display());
+        c.config["hooks"] =
+            json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+        c.set_args(&["true"]);
+        let started = std::time::Instant::now();
+        let out = c.run();
+        let took = started.elapsed();
+        if let Ok(pid) = std::fs::read_to_string(&child) {
+            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        }
+        assert_eq!(out.status.success(), ok, "{}", stderr(&out));
+        if !ok {
+            assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+        }
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "run waited for the hook's child: {took:?}"
+        );
+        c.assert_clean();
+    }
+}

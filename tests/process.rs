@@ -213,3 +213,53 @@ fn bad_process_attributes_are_refused() {
     c.config["process"]["execCPUAffinity"] = json!({"final": "3-1"});
     c.expect_create_error("process.execCPUAffinity.final");
 }
+
+/// HOME comes from the image's /etc/passwd. A hostile image whose /etc/passwd is
+/// /dev/zero made the init read without end (1 GiB in under a second, then the OOM
+/// killer): brig reads user databases only when they are regular files, up to a limit,
+/// and says which file it refused. The memory limit keeps a broken brig's read inside the
+/// container's cgroup.
+///
+/// Checked against a broken brig: with /etc/passwd read by `read_to_string`, the init was
+/// OOM-killed reading it and `run` failed; the test failed.
+#[test]
+fn a_passwd_that_never_ends_is_refused_not_read() {
+    let mut c = Ctx::new("proc-passwd-zero");
+    let rootfs = c.private_rootfs();
+    std::fs::remove_file(rootfs.join("etc/passwd")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", rootfs.join("etc/passwd")).unwrap();
+    c.config["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/etc/passwd in the container is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["env"].as_array().unwrap().contains(&json!("HOME=/")),
+        "{}",
+        r["env"]
+    );
+    c.assert_clean();
+}
+
+/// A cwd inside a mount's destination (here a tmpfs) is made after the mounts, as runc
+/// makes it, so it exists in what the process sees.
+///
+/// Checked against a broken brig: with the cwd made before the mounts, it was made in the
+/// image under /data, the tmpfs covered it, and chdir failed (ENOENT); the test failed.
+#[test]
+fn a_cwd_inside_a_mount_is_made_in_the_mount() {
+    let mut c = Ctx::new("proc-cwd-in-mount");
+    c.private_rootfs();
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs"}));
+    c.config["process"]["cwd"] = json!("/data/work/here");
+    let r = c.probe(&[]);
+    assert_eq!(r["cwd"], "/data/work/here");
+    c.assert_clean();
+}

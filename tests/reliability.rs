@@ -488,3 +488,66 @@ fn staging_debris_is_swept() {
     assert!(ctx.brig(&["delete", "--force", &ctx.id]).status.success());
     ctx.assert_clean();
 }
+
+/// What is left under an id without a readable state (an empty directory, a state.json
+/// that is a symlink, one that is not JSON, an id that is a symlink) never takes the id
+/// for good: `state` says what is wrong without following the symlink, `delete --force`
+/// clears it, and the id can be created again.
+///
+/// Checked against a broken brig: `delete --force` returned 0 and left the empty
+/// directory, and `create` then said "already exists"; the test failed.
+#[test]
+fn delete_force_clears_an_id_whose_state_is_unreadable() {
+    type Plant = fn(&std::path::Path, &std::path::Path);
+    let cases: [(&str, Plant, &str); 4] = [
+        (
+            "empty",
+            |dir, _| std::fs::create_dir_all(dir).unwrap(),
+            "does not exist",
+        ),
+        (
+            "symlinked",
+            |dir, _| {
+                std::fs::create_dir_all(dir).unwrap();
+                std::os::unix::fs::symlink("/etc/hostname", dir.join("state.json")).unwrap();
+            },
+            "corrupt state: a symlink",
+        ),
+        (
+            "garbage",
+            |dir, _| {
+                std::fs::create_dir_all(dir).unwrap();
+                std::fs::write(dir.join("state.json"), "{not json").unwrap();
+            },
+            "corrupt state",
+        ),
+        (
+            "id-symlink",
+            |dir, base| {
+                std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+                std::os::unix::fs::symlink(base, dir).unwrap();
+            },
+            "",
+        ),
+    ];
+    for (name, plant, says) in cases {
+        let c = Ctx::new("rel-debris");
+        let dir = c.root.join(&c.id);
+        plant(&dir, &c.base);
+        let out = c.brig(&["state", &c.id]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(stderr(&out).contains(says), "{name}: {}", stderr(&out));
+        let out = c.brig(&["delete", "--force", &c.id]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert!(
+            std::fs::symlink_metadata(&dir).is_err(),
+            "{name}: {} is still there",
+            dir.display()
+        );
+        assert!(c.base.exists(), "{name}: delete followed the symlink");
+        c.create_ok();
+        let out = c.brig(&["delete", "--force", &c.id]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        c.assert_clean();
+    }
+}

@@ -741,3 +741,50 @@ fn tmpcopyup_fills_the_tmpfs_with_what_it_covers() {
     ));
     c.expect_create_error(&format!("mounts[{n}].options"));
 }
+
+/// A tmpfs mounted over a directory of the image, with no `mode=`, takes that directory's
+/// mode, as runc does (the kernel's default, 1777, would open a 0700 directory to all). A
+/// tmpfs where the image has nothing keeps the kernel's 1777, and `mode=` wins.
+///
+/// Checked against a broken brig: without the covered directory's mode passed as `mode=`
+/// (`rootfs::mount_fs`), /private was 1777 and the test failed.
+#[test]
+fn a_tmpfs_without_mode_takes_the_mode_of_the_directory_it_covers() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = Ctx::new("rootfs-tmpfs-mode");
+    let rootfs = c.private_rootfs();
+    for dir in ["private", "given"] {
+        std::fs::create_dir(rootfs.join(dir)).unwrap();
+        std::fs::set_permissions(rootfs.join(dir), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    for (dest, options) in [
+        ("/private", json!(["nosuid"])),
+        ("/given", json!(["nosuid", "mode=750"])),
+        ("/fresh", json!(["nosuid"])),
+    ] {
+        mounts.push(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": options}),
+        );
+    }
+    let r = c.probe(&["--stat", "/private", "--stat", "/given", "--stat", "/fresh"]);
+    assert_eq!(r["stat"]["/private"]["mode"], 0o700);
+    assert_eq!(r["stat"]["/given"]["mode"], 0o750);
+    assert_eq!(r["stat"]["/fresh"]["mode"], 0o1777);
+    c.assert_clean();
+}
+
+/// An image whose /dev is a symlink to a host path: brig never follows it out of the
+/// rootfs. The /dev tmpfs and its device nodes would land in the host directory; brig
+/// refuses the symlinked /dev instead, and the host directory stays empty.
+#[test]
+fn a_dev_that_is_a_symlink_to_a_host_path_is_refused() {
+    let mut c = Ctx::new("rootfs-dev-symlink");
+    let rootfs = c.private_rootfs();
+    let host_dir = c.base.join("host-dev");
+    std::fs::create_dir(&host_dir).unwrap();
+    std::fs::remove_dir_all(rootfs.join("dev")).unwrap();
+    std::os::unix::fs::symlink(&host_dir, rootfs.join("dev")).unwrap();
+    c.expect_create_error("/dev");
+    assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
+}

@@ -627,3 +627,25 @@ fn syscalls_newer_than_the_profile_get_enosys_older_unlisted_ones_the_default() 
     assert_eq!(r["syscalls"][newer], json!({"errno": "EFAULT"}), "{r}");
     c.assert_clean();
 }
+
+/// A profile that kills on every syscall it does not list, and lists none: the process
+/// dies at its first syscall after the filter goes in. brig reports it and leaves nothing;
+/// nothing waits forever on a process that can no longer answer.
+#[test]
+fn a_default_kill_profile_fails_promptly_and_leaves_nothing() {
+    for action in ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS"] {
+        let mut c = Ctx::new("sc-kill-all");
+        c.config["linux"]["seccomp"] = json!({"defaultAction": action});
+        c.set_args(&["true"]);
+        let out = c.run();
+        assert_ne!(out.status.code(), Some(0), "{action}");
+        c.assert_clean();
+        let out = c.create();
+        if out.status.success() {
+            let started = c.brig(&["start", &c.id]);
+            assert!(started.status.code().is_some(), "{action}");
+            c.brig_ok(&["delete", "--force", &c.id]);
+        }
+        c.assert_clean();
+    }
+}

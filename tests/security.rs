@@ -446,3 +446,327 @@ fn sysctls_and_oom_score_adj_reach_the_containers_proc() {
     assert_eq!(r["oom_score_adj"], 500);
     c.assert_clean();
 }
+
+/// Add a capability to every set of the container's process.
+fn grant(c: &mut Ctx, cap: &str) {
+    for set in ["bounding", "effective", "permitted"] {
+        c.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(cap));
+    }
+}
+
+/// CVE-2019-5736 with CAP_SYS_PTRACE, which non-dumpable does not stop: an exec'd process
+/// opens the waiting init's /proc/1/exe (brig's image) read-only, waits until the init has
+/// exec'd its program and no brig runs any more, then reopens that fd for writing (writing
+/// nothing). brig's image must refuse it. brig runs from a private copy here, so that no
+/// other test's brig keeps the image busy (ETXTBSY would hide the hole).
+///
+/// Checked against a broken brig: without `security::exe::reexec_read_only` (main.rs), the
+/// reopen succeeded ("WRITABLE") and the test failed.
+#[test]
+fn brigs_image_cannot_be_reopened_for_writing_through_the_init_with_cap_sys_ptrace() {
+    let mut c = Ctx::new("sec-exe-ptrace");
+    let brig_copy = c.base.join("brig");
+    std::fs::copy(BRIG, &brig_copy).unwrap();
+    grant(&mut c, "CAP_SYS_PTRACE");
+    c.set_args(&["sleep", "60"]);
+    c.write_config();
+    let brig = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&brig_copy);
+        cmd.arg("--root").arg(&c.root).args(args);
+        cmd.stdin(std::process::Stdio::null());
+        cmd
+    };
+    let status = brig(&["create", "--bundle", c.bundle.to_str().unwrap(), &c.id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let script = "exec 3</proc/1/exe || { echo no-open; exit; }; i=0; \
+        while [ \"$(readlink /proc/1/exe)\" != /bin/busybox ]; do \
+        i=$((i+1)); [ $i -gt 400 ] && { echo init-never-execd; exit; }; sleep 0.05; done; \
+        if (true >>/proc/self/fd/3) 2>/dev/null; then echo WRITABLE; else echo refused; fi";
+    let result = c.base.join("attack.out");
+    let status = brig(&["exec", "-d", &c.id, "sh", "-c", script])
+        .stdout(std::fs::File::create(&result).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(brig(&["start", &c.id]).status().unwrap().success());
+    let mut said = String::new();
+    for _ in 0..600 {
+        said = std::fs::read_to_string(&result).unwrap_or_default();
+        if said.ends_with('\n') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        said, "refused\n",
+        "the container reopened brig's image for writing"
+    );
+    assert!(brig(&["delete", "--force", &c.id])
+        .status()
+        .unwrap()
+        .success());
+    c.assert_clean();
+}
+
+/// The same for a process `exec` is setting up: it runs brig's image until its execve.
+/// Here the container is paused, so the exec'd process stops (frozen) as soon as it joins
+/// the container's cgroup, mid set-up; its /proc/PID/exe must lead to an image nobody can
+/// write: a read-only mount, or a memfd sealed against writes.
+///
+/// Checked against a broken brig: without `security::exe::reexec_read_only`, the image
+/// was brig's binary on a writable mount and the test failed.
+#[test]
+fn a_process_exec_is_setting_up_runs_from_a_read_only_image() {
+    use std::os::fd::AsFd;
+    let mut c = Ctx::new("sec-exe-exec");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    c.brig_ok(&["pause", &c.id]);
+    let mut exec = c
+        .cmd()
+        .args(["exec", "--ignore-paused", &c.id, "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = None;
+    for _ in 0..500 {
+        let out = std::process::Command::new("pgrep")
+            .args(["-P", &exec.id().to_string()])
+            .output()
+            .unwrap();
+        child = stdout(&out).lines().next().map(str::to_string);
+        if child.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let child = child.expect("exec forked a process");
+    let image = std::fs::File::open(format!("/proc/{child}/exe")).unwrap();
+    let read_only_mount = nix::sys::statvfs::fstatvfs(image.as_fd())
+        .unwrap()
+        .flags()
+        .contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+    let sealed = nix::fcntl::fcntl(&image, nix::fcntl::FcntlArg::F_GET_SEALS)
+        .is_ok_and(|s| s & libc::F_SEAL_WRITE != 0);
+    c.brig_ok(&["resume", &c.id]);
+    assert!(exec.wait().unwrap().success());
+    assert!(
+        read_only_mount || sealed,
+        "the process exec sets up runs a writable image of brig"
+    );
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
+/// systemd socket activation: LISTEN_FDS counts fds meant for the process LISTEN_PID
+/// names. When that is not brig, whatever the caller has open at 3 (here a host file)
+/// must not reach the container; when it is brig, the fds and the variables are passed
+/// on; a directory is never passed (it would lead outside the root).
+///
+/// Checked against a broken brig: with LISTEN_PID ignored (`create::listen_fds`), fd 3 and
+/// LISTEN_FDS=1 reached the container with LISTEN_PID=1, and the test failed.
+#[test]
+fn listen_fds_reach_the_container_only_when_meant_for_brig() {
+    let c = Ctx::new("sec-listen-fds");
+    let host_file = c.base.join("host-secret");
+    std::fs::write(&host_file, "secret").unwrap();
+    c.write_config();
+    let run = |fd3: &std::path::Path, listen_pid: &str| {
+        let script = format!(
+            "exec 3<{}; LISTEN_FDS=1 LISTEN_PID={listen_pid} exec {BRIG} --root {} run --bundle {} {}",
+            fd3.display(),
+            c.root.display(),
+            c.bundle.display(),
+            c.id
+        );
+        std::process::Command::new("bash")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let env_of = |r: &serde_json::Value| -> Vec<String> {
+        r["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .filter(|e| e.starts_with("LISTEN_"))
+            .map(String::from)
+            .collect()
+    };
+    // For another process (pid 1): nothing passed.
+    let out = run(&host_file, "1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2], "{}", r["fds"]);
+    assert!(env_of(&r).is_empty(), "{:?}", env_of(&r));
+    // For brig itself ($$ is the shell that execs brig): fd 3 and the variables.
+    let out = run(&host_file, "$$");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2, 3], "{}", r["fds"]);
+    assert_eq!(env_of(&r), ["LISTEN_FDS=1", "LISTEN_PID=1"]);
+    // A directory, even meant for brig: refused.
+    let out = run(&c.base, "$$");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("LISTEN_FDS: fd 3 is a directory"),
+        "{}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}
+
+/// uid or gid 4294967295 is (uid_t)-1, which setresuid/setresgid take as "leave
+/// unchanged": the process would keep running as root. Refused as runc refuses ids
+/// outside 0..2147483647, by field, for config.json and for `exec --user`.
+///
+/// Checked against a broken brig: without `spec::validate_user`, the container ran with
+/// uid 0 (`run` succeeded) and the test failed; with only the validation removed from
+/// exec, `exec --user 4294967295:4294967295` ran `id -u` as 0.
+#[test]
+fn ids_of_minus_one_are_refused_not_run_as_root() {
+    for (field, user) in [
+        ("process.user.uid", json!({"uid": 4294967295u32, "gid": 0})),
+        ("process.user.gid", json!({"uid": 0, "gid": 4294967295u32})),
+        (
+            "process.user.additionalGids[1]",
+            json!({"uid": 0, "gid": 0, "additionalGids": [1, 2147483648u32]}),
+        ),
+    ] {
+        let mut c = Ctx::new("sec-uid-max");
+        c.config["process"]["user"] = user;
+        let err = c.expect_create_error(field);
+        assert!(err.contains("must be in range 0-2147483647"), "{err}");
+    }
+    let mut c = Ctx::new("sec-uid-max-exec");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    for user in ["4294967295:4294967295", "1000:4294967295", "2147483648"] {
+        let out = c.brig(&["exec", "--user", user, &c.id, "id", "-u"]);
+        assert_ne!(out.status.code(), Some(0), "{user}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains(&format!("exec --user {user}: "))
+                && stderr(&out).contains("must be in range 0-2147483647"),
+            "{user}: {}",
+            stderr(&out)
+        );
+    }
+    let out = c.brig_ok(&["exec", "--user", "2147483647:2147483647", &c.id, "id", "-u"]);
+    assert_eq!(stdout(&out), "2147483647\n");
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
+/// runtime-spec 1.1: a runtime SHOULD NOT fail on a capability name it does not know (a
+/// newer kernel's, a typo). As runc: warned about ("ignoring unknown or unavailable
+/// capabilities") and left out, in config.json, a process.json and `exec --cap`; the
+/// known ones still apply.
+#[test]
+fn unknown_capability_names_are_warned_about_and_ignored() {
+    let mut c = Ctx::new("sec-cap-unknown");
+    for set in ["bounding", "effective", "permitted"] {
+        c.config["process"]["capabilities"][set] = json!(["CAP_CHOWN", "CAP_FOO", ""]);
+    }
+    c.set_args(&["probe"]);
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ignoring unknown or unavailable capabilities: [ CAP_FOO]"),
+        "{}",
+        stderr(&out)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["capabilities"]["effective"], json!(["CAP_CHOWN"]));
+
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    let process = c.base.join("process.json");
+    std::fs::write(
+        &process,
+        json!({"args": ["probe"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin:/usr/bin"],
+               "capabilities": {"bounding": ["CAP_KILL", "CAP_BAR"],
+                                "effective": ["CAP_KILL", "CAP_BAR"],
+                                "permitted": ["CAP_KILL", "CAP_BAR"]}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = c.brig_ok(&["exec", "--process", process.to_str().unwrap(), &c.id]);
+    assert!(stderr(&out).contains("[CAP_BAR]"), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["capabilities"]["effective"], json!(["CAP_KILL"]));
+    let out = c.brig_ok(&["exec", "--cap", "CAP_BOGUS", &c.id, "true"]);
+    assert!(
+        stderr(&out).contains("ignoring unknown or unavailable capabilities: [CAP_BOGUS]"),
+        "{}",
+        stderr(&out)
+    );
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
+/// An image whose /dev/console is a symlink to a host file (with no /dev tmpfs over it):
+/// brig never follows it. The pty goes onto /dev/console by fd, or create is refused; the
+/// host file keeps its content, owner and mode either way.
+#[test]
+fn a_dev_console_symlink_never_reaches_the_host_file() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::net::UnixListener;
+    let mut c = Ctx::new("sec-console-link");
+    let rootfs = c.private_rootfs();
+    let host_file = c.base.join("host-console");
+    std::fs::write(&host_file, "host\n").unwrap();
+    let before = std::fs::metadata(&host_file).unwrap();
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/dev");
+    let dev = rootfs.join("dev");
+    let status = std::process::Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(dev.join("null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink(&host_file, dev.join("console")).unwrap();
+    c.config["process"]["terminal"] = json!(true);
+    c.set_args(&["sh", "-c", "echo written > /dev/console"]);
+    c.write_config();
+    let sock = c.base.join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let out = c
+        .cmd()
+        .args(["create", "--console-socket"])
+        .arg(&sock)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    let master = listener.accept().ok().map(|(s, _)| recv_with_fd(&s).1);
+    if out.status.success() {
+        c.brig_ok(&["start", &c.id]);
+        c.wait_status("stopped");
+        c.brig_ok(&["delete", &c.id]);
+    }
+    drop(master);
+    let after = std::fs::metadata(&host_file).unwrap();
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "host\n");
+    assert_eq!(
+        (after.uid(), after.gid(), after.mode()),
+        (before.uid(), before.gid(), before.mode())
+    );
+    c.assert_clean();
+}

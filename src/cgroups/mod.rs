@@ -40,6 +40,31 @@ pub struct CgroupPaths {
     pub rootless: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub denied: Vec<String>,
+    /// The container's cgroup existed before it (runc accepts that): brig then removes
+    /// only that directory, if empty, and none of the cgroups below it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preexisting: bool,
+    /// Processes that were in that cgroup (or below it) before the container: they are not
+    /// the container's, so brig never lists, signals or kills them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<ForeignProcess>,
+}
+
+/// A process found in the container's cgroup at create, by pid and start time (so a
+/// reused pid is not mistaken for it).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ForeignProcess {
+    pub pid: i32,
+    pub start: u64,
+}
+
+impl CgroupPaths {
+    /// Whether `pid` is one of the processes that were in the cgroup before the container.
+    pub fn is_foreign(&self, pid: i32) -> bool {
+        self.foreign
+            .iter()
+            .any(|f| f.pid == pid && crate::container::process_start_time(pid) == Some(f.start))
+    }
 }
 
 impl CgroupPaths {
@@ -79,19 +104,30 @@ impl CgroupPaths {
     }
 }
 
+/// What `create` found: whether the cgroup was there already, and the processes in it.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub preexisting: bool,
+    pub pids: Vec<i32>,
+}
+
 pub trait CgroupManager {
     /// Create the container's directories (with parents) and apply the resources.
-    fn create(&self, resources: Option<&LinuxResources>) -> Result<()>;
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<Found>;
     /// Move a process into the container's cgroup in every hierarchy.
     fn add(&self, pid: i32) -> Result<()>;
-    /// Host pids of every process in the container's cgroup.
+    /// Host pids of every process in the container's cgroup and the cgroups below it.
     fn pids(&self) -> Result<Vec<i32>>;
+    /// Thaw every frozen cgroup of the container's tree (a SIGKILL does not end a frozen
+    /// process).
+    fn thaw_tree(&self);
     /// Change the limits of a live container (`update`); devices are left as they are.
     fn update(&self, resources: &LinuxResources) -> Result<()>;
     /// Freeze or thaw every process of the container, returning once the kernel is done.
     fn freeze(&self, frozen: bool) -> Result<()>;
-    /// Remove the container's directories (they must hold no process).
-    fn destroy(&self) -> Result<()>;
+    /// Remove the container's directories, the cgroups a container made below them first.
+    /// A directory still holding processes (ones brig did not start) is left: returned.
+    fn destroy(&self) -> Result<Vec<PathBuf>>;
     /// Resource usage read from the container's cgroup files (`events`).
     fn stats(&self) -> Result<stats::Stats>;
     /// Start watching for OOM kills in the container's cgroup (`events`).
@@ -255,12 +291,25 @@ fn systemd_driver(cgroups_path: Option<&Path>, id: &str) -> Error {
 
 /// The cgroupfs driver's path, as runc's: absolute is taken from each hierarchy's root,
 /// relative is under the caller's own cgroup, and empty is the container id (relative).
-/// `..` is refused rather than cleaned away.
+/// `..` is refused rather than cleaned away, and so is a path naming no cgroup below
+/// (`/` is the root cgroup, holding every process of the host; `.` the caller's own).
 fn cgroupfs_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
     let rel = match cgroups_path {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from(id),
     };
+    if !rel
+        .components()
+        .any(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(Error::config(
+            "linux.cgroupsPath",
+            format!(
+                "{:?} names the root cgroup or the caller's own, which hold other processes; a container needs a cgroup of its own",
+                rel
+            ),
+        ));
+    }
     if rel
         .components()
         .any(|c| matches!(c, std::path::Component::ParentDir))
@@ -527,6 +576,70 @@ fn write(path: &Path, value: &str) -> Result<()> {
 fn read_pids(file: &Path) -> Result<Vec<i32>> {
     let text = std::fs::read_to_string(file).ctx(|| format!("read {}", file.display()))?;
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// The cgroups below `dir`, deepest first (each before its parent); `dir` itself last.
+/// A cgroup removed meanwhile is skipped.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                out.extend(tree(&entry.path()));
+            }
+        }
+    }
+    out.push(dir.to_path_buf());
+    out
+}
+
+/// Pids of every process in `dir` and the cgroups below it. A cgroup that vanishes while
+/// it is read (its container exiting) holds nothing.
+fn read_pids_tree(dir: &Path) -> Result<Vec<i32>> {
+    let mut pids = read_pids(&dir.join("cgroup.procs"))?;
+    for sub in tree(dir).into_iter().filter(|d| d != dir) {
+        match read_pids(&sub.join("cgroup.procs")) {
+            Ok(more) => pids.extend(more),
+            Err(e) if e.errno() == Some(libc::ENOENT) || e.errno() == Some(libc::ENODEV) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(pids)
+}
+
+/// What a new container's cgroup directory held before the container: whether it existed,
+/// and its processes (the whole tree below it).
+fn found_before(dir: &Path) -> Result<Found> {
+    if !dir.exists() {
+        return Ok(Found::default());
+    }
+    Ok(Found {
+        preexisting: true,
+        pids: read_pids_tree(dir)?,
+    })
+}
+
+/// Remove a container's cgroup: the cgroups below it first (ones the container made;
+/// not when the cgroup was there before it), then itself. A directory with processes in
+/// it (ones brig must not kill) is left, with every directory above it: returned.
+fn remove_tree(dir: &Path, preexisting: bool) -> Result<Vec<PathBuf>> {
+    let dirs = tree(dir);
+    if preexisting && dirs.len() > 1 {
+        // Cgroups below one that was not brig's: not brig's to remove, and it cannot go
+        // while they are there.
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut left: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let occupied = left.iter().any(|l| l.starts_with(&d))
+            || read_pids(&d.join("cgroup.procs")).is_ok_and(|p| !p.is_empty());
+        if occupied {
+            left.push(d);
+            continue;
+        }
+        remove_dir(&d)?;
+    }
+    Ok(left)
 }
 
 /// Wait (bounded) until a control file reads `want`. The v1 freezer has no notification,

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 
 use super::{
-    create_dir, devices, enable_v2_controller, hugepage_limits, in_field, rdma_lines, read_pids,
-    remove_dir, unified_field, wait_for, write, write_unified, CgroupManager, CgroupPaths,
+    create_dir, devices, enable_v2_controller, found_before, hugepage_limits, in_field, rdma_lines,
+    read_pids_tree, remove_tree, tree, unified_field, wait_for, write, write_unified,
+    CgroupManager, CgroupPaths, Found,
 };
 use crate::error::{Error, Result};
 
@@ -493,9 +494,24 @@ impl Manager {
     }
 }
 
+impl Manager {
+    /// The hierarchy whose cgroup.procs lists the container's processes.
+    fn procs_dir(&self) -> Result<&PathBuf> {
+        self.dir_of("pids")
+            .or_else(|| self.dir_of("freezer"))
+            .or_else(|| self.paths.dirs.values().next())
+            .ok_or_else(|| Error::msg("container has no cgroup"))
+    }
+}
+
 impl CgroupManager for Manager {
-    fn create(&self, resources: Option<&LinuxResources>) -> Result<()> {
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<Found> {
+        let mut found = match self.procs_dir() {
+            Ok(dir) => found_before(dir)?,
+            Err(_) => Found::default(),
+        };
         for dir in self.paths.dirs.values() {
+            found.preexisting |= dir.exists();
             create_dir(dir)?;
         }
         // cpuset starts empty in a new v1 cgroup; a task cannot join until it has cpus and mems.
@@ -508,7 +524,7 @@ impl CgroupManager for Manager {
             self.apply_devices(res)?;
             self.apply_limits(res)?;
         }
-        Ok(())
+        Ok(found)
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
@@ -531,22 +547,33 @@ impl CgroupManager for Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        let dir = self
-            .dir_of("pids")
-            .or_else(|| self.dir_of("freezer"))
-            .or_else(|| self.paths.dirs.values().next())
-            .ok_or_else(|| Error::msg("container has no cgroup"))?;
-        read_pids(&dir.join("cgroup.procs"))
+        read_pids_tree(self.procs_dir()?)
     }
 
-    fn destroy(&self) -> Result<()> {
-        let mut first_err = None;
-        for dir in self.paths.dirs.values() {
-            if let Err(e) = remove_dir(dir) {
-                first_err.get_or_insert(e);
+    fn thaw_tree(&self) {
+        let Some(dir) = self.dir_of("freezer") else {
+            return;
+        };
+        for d in tree(dir) {
+            let file = d.join("freezer.state");
+            if std::fs::read_to_string(&file).is_ok_and(|s| s.trim() != "THAWED") {
+                let _ = write(&file, "THAWED");
             }
         }
-        first_err.map_or(Ok(()), Err)
+    }
+
+    fn destroy(&self) -> Result<Vec<PathBuf>> {
+        let mut first_err = None;
+        let mut left = Vec::new();
+        for dir in self.paths.dirs.values() {
+            match remove_tree(dir, self.paths.preexisting) {
+                Ok(l) => left.extend(l),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(left), Err)
     }
 
     fn stats(&self) -> Result<super::Stats> {

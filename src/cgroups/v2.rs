@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 
 use super::{
-    create_dir, enable_v2_controller, hugepage_limits, in_field, rdma_lines, read_pids, remove_dir,
-    wait_for, write, write_unified, CgroupManager, CgroupPaths,
+    create_dir, enable_v2_controller, found_before, hugepage_limits, in_field, rdma_lines,
+    read_pids_tree, remove_tree, tree, wait_for, write, write_unified, CgroupManager, CgroupPaths,
+    Found,
 };
 use crate::error::{Error, Result};
 
@@ -386,7 +387,7 @@ pub(super) fn apply_limits(mount: &Path, dir: &Path, r: &LinuxResources) -> Resu
 }
 
 impl CgroupManager for Manager {
-    fn create(&self, resources: Option<&LinuxResources>) -> Result<()> {
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<Found> {
         if let Some(r) = resources {
             check(r)?;
         }
@@ -394,9 +395,10 @@ impl CgroupManager for Manager {
             // Rootless without a cgroup: fine unless the config asks for a limit.
             return match resources.and_then(super::first_limit) {
                 Some((field, controller)) => Err(self.paths.missing(controller, field)),
-                None => Ok(()),
+                None => Ok(Found::default()),
             };
         };
+        let found = found_before(dir)?;
         create_dir(dir)?;
         // As runc: the filter (runc's defaults at least) on every new container; rootless,
         // where only root may load it, it is skipped as runc does.
@@ -410,7 +412,7 @@ impl CgroupManager for Manager {
         if let Some(r) = resources {
             apply_limits(Path::new(super::CGROUP_ROOT), dir, r)?;
         }
-        Ok(())
+        Ok(found)
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
@@ -434,13 +436,25 @@ impl CgroupManager for Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
-        read_pids(&self.dir()?.join("cgroup.procs"))
+        read_pids_tree(self.dir()?)
     }
 
-    fn destroy(&self) -> Result<()> {
+    fn thaw_tree(&self) {
+        let Ok(dir) = self.dir() else {
+            return;
+        };
+        for d in tree(dir) {
+            let file = d.join("cgroup.freeze");
+            if std::fs::read_to_string(&file).is_ok_and(|s| s.trim() == "1") {
+                let _ = write(&file, "0");
+            }
+        }
+    }
+
+    fn destroy(&self) -> Result<Vec<PathBuf>> {
         match self.dir() {
-            Ok(dir) => remove_dir(dir),
-            Err(_) => Ok(()),
+            Ok(dir) => remove_tree(dir, self.paths.preexisting),
+            Err(_) => Ok(Vec::new()),
         }
     }
 
@@ -723,7 +737,7 @@ mod tests {
                 .unwrap()
         });
         let _ = std::fs::remove_file(&node);
-        let _ = remove_dir(&dir);
+        let _ = super::super::remove_dir(&dir);
         attached.unwrap();
         let out = out.unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
