@@ -279,10 +279,12 @@ fn read_state(dir: &Path) -> Result<SavedState> {
         }
         Err(e) => return Err(Error::os(format!("read {}", file.display()), e)),
     };
-    if !f.metadata().is_ok_and(|m| m.is_file()) {
-        return Err(corrupt("not a regular file".into()));
-    }
-    let mut bytes = Vec::new();
+    let len = match f.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        _ => return Err(corrupt("not a regular file".into())),
+    };
+    // Sized up front: one read takes the file, one more sees its end.
+    let mut bytes = Vec::with_capacity(len.min(STATE_MAX) as usize + 1);
     f.take(STATE_MAX)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::os(format!("read {}", file.display()), e))?;

@@ -441,7 +441,7 @@ fn read_user_db(path: &Path) -> Option<String> {
     if !meta.is_file() {
         return refused("is not a regular file");
     }
-    let mut text = String::new();
+    let mut text = String::with_capacity(meta.len().min(USER_DB_MAX) as usize + 1);
     let read = file.take(USER_DB_MAX + 1).read_to_string(&mut text).ok()?;
     if read as u64 > USER_DB_MAX {
         return refused(&format!("is larger than {} MiB", USER_DB_MAX >> 20));

@@ -106,3 +106,41 @@ fn cstrings(items: impl Iterator<Item = Vec<u8>>) -> Result<Vec<CString>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The memfd fallback: a whole copy of the binary, sealed so that no write, resize or
+    /// new seal gets through.
+    #[test]
+    fn the_sealed_copy_is_the_binary_and_refuses_writes() {
+        let copy = sealed_copy().unwrap();
+        let mut file = std::fs::File::from(copy);
+        let len = file.metadata().unwrap().len();
+        assert_eq!(len, std::fs::metadata("/proc/self/exe").unwrap().len());
+        let err = file.write_all(b"x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+        assert!(file.set_len(0).is_err());
+        let seals = nix::fcntl::fcntl(&file, FcntlArg::F_GET_SEALS).unwrap();
+        assert!(SealFlag::from_bits_truncate(seals).contains(SealFlag::F_SEAL_SEAL));
+    }
+
+    /// The first choice (needs root, as the tests run): reopening the clone for writing
+    /// fails with EROFS.
+    #[test]
+    fn the_read_only_clone_refuses_to_be_opened_for_writing() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let image = read_only_clone().unwrap();
+        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&image));
+        let err = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        assert!(std::fs::File::open(&path).is_ok(), "still readable");
+    }
+}
