@@ -49,6 +49,10 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     let bundle = Bundle::load(o.bundle)?;
     let spec = &bundle.spec;
     crate::rootfs::check_no_pivot(spec, o.no_pivot)?;
+    // Before anything exists: the re-executed brig starts this create again.
+    if crate::security::exe::could_reach_brig(spec) {
+        crate::security::exe::reexec_read_only()?;
+    }
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     let (console_for_init, console) =
         crate::tty::console_sockets(terminal, o.detach, o.console_socket)?;

@@ -42,7 +42,8 @@ pub struct ExecOptions<'a> {
 pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let state = root.peek(o.id)?;
     let dir = root.dir().join(o.id);
-    match container::status(&dir, &state) {
+    let status = container::status(&dir, &state);
+    match status {
         Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
         Status::Paused if !o.ignore_paused => {
             return Err(Error::msg("cannot exec in a paused container"))
@@ -60,6 +61,9 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let mut spec = crate::spec::parse(&raw)?;
     let base = spec.process().clone().unwrap_or_default();
     let process = build_process(base, o)?;
+    if status == Status::Created && crate::security::exe::ptrace_over_brig(&spec, Some(&process)) {
+        crate::security::exe::refuse_ptrace_near_waiting_init(state.pid)?;
+    }
     let namespaces = NamespacePlan::for_exec(&spec, state.pid)?;
     let caps = CapSets::from_spec(process.capabilities().as_ref());
     spec.set_process(Some(process));

@@ -35,9 +35,9 @@ fn main() {
         eprintln!("brig: open log file: {e}");
         std::process::exit(1);
     }
-    // The commands that put processes into a container run from a read-only image of brig
-    // (CVE-2019-5736; security/exe.rs).
-    if matches!(matches.subcommand_name(), Some("create" | "run" | "exec")) {
+    // `exec` runs from a read-only image of brig (CVE-2019-5736; security/exe.rs); `create`
+    // and `run` do when the container could reach it, decided once its config is read.
+    if matches.subcommand_name() == Some("exec") {
         if let Err(e) = brig::security::exe::reexec_read_only() {
             logging::fatal(&e.to_string());
             std::process::exit(1);

@@ -333,6 +333,15 @@ pub fn ns_type(fd: BorrowedFd) -> io::Result<libc::c_int> {
     check(ret as libc::c_long).map(|r| r as libc::c_int)
 }
 
+/// The pid, in our pid namespace, of the process whose pid is `pid` in the pid namespace
+/// `ns` (NS_GET_TGID_FROM_PIDNS, Linux 6.9): `pid` 1 finds that namespace's init.
+pub fn tgid_from_pidns(ns: BorrowedFd, pid: libc::pid_t) -> io::Result<libc::pid_t> {
+    const NS_GET_TGID_FROM_PIDNS: libc::c_ulong = 0x8004_b707;
+    // SAFETY: the request takes the pid as its integer argument and returns a pid.
+    let ret = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_TGID_FROM_PIDNS as _, pid) };
+    check(ret as libc::c_long).map(|r| r as libc::pid_t)
+}
+
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, program): install a classic BPF program as this
 /// thread's filter. With SECCOMP_FILTER_FLAG_NEW_LISTENER the kernel returns the
 /// notification fd (close-on-exec), which is returned here.

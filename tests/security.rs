@@ -770,3 +770,45 @@ fn a_dev_console_symlink_never_reaches_the_host_file() {
     );
     c.assert_clean();
 }
+
+/// A container that could not reach brig's image (its own pid namespace, no
+/// CAP_SYS_PTRACE) is created without the re-exec, so its waiting init runs the writable
+/// binary. What could reach that init later is refused until it has started: an exec
+/// given CAP_SYS_PTRACE, and another container with CAP_SYS_PTRACE joining its pid
+/// namespace. Once started, both are allowed.
+///
+/// Checked against a broken brig: without `exe::refuse_ptrace_near_waiting_init` (exec)
+/// and `exe::refuse_joining_waiting_init` (namespaces), both succeeded and the test failed.
+#[test]
+fn cap_sys_ptrace_never_comes_near_an_init_made_without_the_read_only_image() {
+    let mut waiting = Ctx::new("sec-exe-waiting");
+    waiting.set_args(&["sleep", "60"]);
+    waiting.create_ok();
+    let out = waiting.brig(&["exec", "--cap", "CAP_SYS_PTRACE", &waiting.id, "true"]);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot join a container whose init has not started"),
+        "{}",
+        stderr(&out)
+    );
+    let pid = waiting.state()["pid"].as_i64().unwrap();
+    let mut joiner = Ctx::new("sec-exe-joiner");
+    grant(&mut joiner, "CAP_SYS_PTRACE");
+    for ns in joiner.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if ns["type"] == "pid" {
+            ns["path"] = json!(format!("/proc/{pid}/ns/pid"));
+        }
+    }
+    joiner.set_args(&["true"]);
+    let err =
+        joiner.expect_create_error("linux.namespaces[0].path: this container holds CAP_SYS_PTRACE");
+    assert!(err.contains("has not started"), "{err}");
+
+    waiting.brig_ok(&["start", &waiting.id]);
+    waiting.brig_ok(&["exec", "--cap", "CAP_SYS_PTRACE", &waiting.id, "true"]);
+    let out = joiner.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    joiner.assert_clean();
+    waiting.brig_ok(&["delete", "--force", &waiting.id]);
+    waiting.assert_clean();
+}

@@ -78,6 +78,11 @@ impl NamespacePlan {
                 }
             }
             refuse_host_writes(spec, &field, ns.typ(), fd.as_fd())?;
+            if ns.typ() == LinuxNamespaceType::Pid
+                && crate::security::exe::ptrace_over_brig(spec, spec.process().as_ref())
+            {
+                crate::security::exe::refuse_joining_waiting_init(fd.as_fd(), &field)?;
+            }
             joins.push((flag, fd));
         }
         // Joining the user namespace first gives the capabilities to join the others.
