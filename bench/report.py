@@ -71,15 +71,15 @@ def main():
       "write of a pid to a v1 cgroup.procs waits for an RCU grace period (3 to 20 ms here,\n"
       "seen with strace -T on brig and crun alike) unless another move happened just\n"
       "before. The order of the runtimes rotates each round so none is favoured.\n\n"
-      "CVE-2019-5736 protection is in the figures: crun re-executes itself from a sealed\n"
-      "copy on every call, runc copies itself for every container process; brig re-executes\n"
-      "once from a read-only clone of its own mount (no copy) before `exec`, and before\n"
-      "`create`/`run` only when the container could reach its image (no user namespace and\n"
-      "CAP_SYS_PTRACE, or a shared pid namespace), which the default spec here cannot. The\n"
-      "re-exec costs brig about 1 ms of CPU: measured on `run true` with the container given\n"
-      "CAP_SYS_PTRACE (re-exec) against the same binary on a read-only bind mount (none), 30\n"
-      "pairs interleaved, CPU ratio 1.13; and in (d), 0.54 of crun's CPU before it, 0.62-0.69\n"
-      "after.\n\n")
+      "CVE-2019-5736 protection is in the figures: crun re-executes itself through a read-\n"
+      "only bind mount of its binary on every call, runc copies itself (a sealed memfd) for\n"
+      "every container process; brig re-executes once from a read-only clone of its own mount\n"
+      "(no copy) before `exec`, and before `create`/`run` only when the container could reach\n"
+      "its image (no user namespace and CAP_SYS_PTRACE, or a shared pid namespace), which the\n"
+      "default spec here cannot. The re-exec costs brig about 1 ms of CPU: measured on `run\n"
+      "true` with the container given CAP_SYS_PTRACE (re-exec) against the same binary on a\n"
+      "read-only bind mount (none), 30 pairs interleaved, CPU ratio 1.13; and in (d), 0.54 of\n"
+      "crun's CPU before it, 0.62-0.69 after.\n\n")
 
     w("## Results (medians; min in brackets)\n\n")
     w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
