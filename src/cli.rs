@@ -3,8 +3,6 @@
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
-pub const DEFAULT_ROOT: &str = "/run/brig";
-
 /// A boolean flag written `--x`, `-x`, or `--x=true|false` (never `--x false`, as in runc).
 fn flag(name: &'static str, help: &'static str) -> Arg {
     Arg::new(name)

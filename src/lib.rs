@@ -1,26 +1,22 @@
 //! brig: a low-level OCI container runtime, a drop-in replacement for runc.
 //! ARCHITECTURE.md maps each config.json field to the function that applies it.
+//!
+//! The layers, each using only those below it:
+//! - `cli`, `commands`: the command line, one file per subcommand;
+//! - `lifecycle`: a container seen from the host (create, start, run, exec, kill, delete,
+//!   state, terminals, the state root);
+//! - `spec`: config.json read and validated once;
+//! - `process`: starting a process in a container, the parent's side and its protocol;
+//! - `init`: inside the container, the ordered steps to execve (and its root filesystem);
+//! - `cgroups`, `security`: resources and what the process may do;
+//! - `support`: errors, logging, raw syscalls, /proc, hooks.
 
 pub mod cgroups;
 pub mod cli;
-pub mod clock;
 pub mod commands;
-pub mod container;
-pub mod copyup;
-pub mod crash;
-pub mod create;
-pub mod error;
-pub mod exec;
-pub mod hooks;
-pub mod logging;
-pub mod mountopts;
+pub mod init;
+pub mod lifecycle;
 pub mod process;
-pub mod procfs;
-pub mod rootfs;
-pub mod rootless;
 pub mod security;
-pub mod signals;
 pub mod spec;
-pub mod state;
-pub mod sys;
-pub mod tty;
+pub mod support;

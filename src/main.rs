@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use brig::cli::{self, MatchesExt};
-use brig::logging;
+use brig::support::logging;
 
 fn main() {
     // Rust ignores SIGPIPE, turning `brig state | head -1` into a panic; brig dies
     // quietly instead, as runc and C tools do.
-    let _ = brig::sys::default_disposition(nix::sys::signal::Signal::SIGPIPE);
+    let _ = brig::support::sys::default_disposition(nix::sys::signal::Signal::SIGPIPE);
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();

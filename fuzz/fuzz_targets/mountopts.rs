@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use brig::mountopts;
+use brig::init::rootfs::mountopts;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 
 #![no_main]
 
-use brig::container::{hook_state_json, Status};
-use brig::state::SavedState;
+use brig::lifecycle::status::{hook_state_json, Status};
+use brig::lifecycle::state::SavedState;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

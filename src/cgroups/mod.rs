@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 pub use devices::DeviceRule;
 pub use stats::{OomWatch, Stats};
@@ -63,7 +63,7 @@ impl CgroupPaths {
     pub fn is_foreign(&self, pid: i32) -> bool {
         self.foreign
             .iter()
-            .any(|f| f.pid == pid && crate::container::process_start_time(pid) == Some(f.start))
+            .any(|f| f.pid == pid && crate::support::proc::process_start_time(pid) == Some(f.start))
     }
 }
 

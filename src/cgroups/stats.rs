@@ -10,7 +10,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use serde::Serialize;
 
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 fn is_zero(v: &u64) -> bool {
     *v == 0

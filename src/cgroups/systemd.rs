@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 const FIELD: &str = "linux.cgroupsPath";
 

@@ -11,7 +11,7 @@ use super::{
     read_pids_tree, remove_tree, tree, unified_field, wait_for, write, write_unified,
     CgroupManager, CgroupPaths, Found,
 };
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 pub struct Manager {
     paths: CgroupPaths,
@@ -211,7 +211,7 @@ impl Manager {
             write(&dir.join("memory.oom_control"), "1")?;
         }
         if m.kernel().is_some() || m.kernel_tcp().is_some() {
-            crate::logging::warn("linux.resources.memory.kernel and kernelTCP are ignored (deprecated by the kernel)");
+            crate::support::logging::warn("linux.resources.memory.kernel and kernelTCP are ignored (deprecated by the kernel)");
         }
         Ok(())
     }
@@ -467,7 +467,7 @@ impl Manager {
     /// as runc does (the user namespace already keeps mknod and device access away).
     fn apply_devices(&self, res: &LinuxResources) -> Result<()> {
         match self.write_device_rules(res) {
-            Err(_) if self.paths.rootless && !crate::rootless::privileged() => Ok(()),
+            Err(_) if self.paths.rootless && !crate::support::proc::privileged() => Ok(()),
             other => other,
         }
     }

@@ -10,7 +10,7 @@ use super::{
     read_pids_tree, remove_tree, tree, wait_for, write, write_unified, CgroupManager, CgroupPaths,
     Found,
 };
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 pub struct Manager {
     paths: CgroupPaths,
@@ -117,11 +117,12 @@ pub(super) fn attach_device_filter(
 ) -> Result<()> {
     let field = "linux.resources.devices";
     let prog = super::devices::bpf_program(&super::devices::rules(spec_rules));
-    let prog = crate::sys::bpf_load_cgroup_device(&super::devices::encode(&prog), c"Apache-2.0")
-        .map_err(|e| Error::os(format!("{field}: load the eBPF device filter"), e))?;
+    let prog =
+        crate::support::sys::bpf_load_cgroup_device(&super::devices::encode(&prog), c"Apache-2.0")
+            .map_err(|e| Error::os(format!("{field}: load the eBPF device filter"), e))?;
     let cgroup = std::fs::File::open(dir)
         .map_err(|e| Error::os(format!("{field}: open {}", dir.display()), e))?;
-    crate::sys::bpf_attach_cgroup_device(
+    crate::support::sys::bpf_attach_cgroup_device(
         std::os::fd::AsFd::as_fd(&cgroup),
         std::os::fd::AsFd::as_fd(&prog),
     )
@@ -200,7 +201,7 @@ fn apply_memory(mount: &Path, dir: &Path, m: &oci_spec::runtime::LinuxMemory) ->
     let swap = m.swap().unwrap_or(0);
     let reservation = m.reservation().unwrap_or(0);
     if m.disable_oom_killer() == Some(true) {
-        crate::logging::warn(
+        crate::support::logging::warn(
             "linux.resources.memory.disableOOMKiller is ignored on cgroup v2 (as by runc)",
         );
     }
@@ -406,7 +407,7 @@ impl CgroupManager for Manager {
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default();
         match attach_device_filter(dir, spec_rules) {
-            Err(_) if self.paths.rootless && !crate::rootless::privileged() => {}
+            Err(_) if self.paths.rootless && !crate::support::proc::privileged() => {}
             other => other?,
         }
         if let Some(r) = resources {

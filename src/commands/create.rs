@@ -4,9 +4,8 @@ use clap::ArgMatches;
 
 use super::{id, Globals};
 use crate::cli::MatchesExt;
-use crate::create::{create, CreateOptions};
-use crate::error::{Error, Result};
-use crate::process::channel::Msg;
+use crate::lifecycle::create::{create, CreateOptions};
+use crate::support::error::{Error, Result};
 
 /// The create/run flags shared by both commands.
 pub fn options<'a>(g: &Globals, m: &'a ArgMatches, for_run: bool) -> CreateOptions<'a> {
@@ -28,7 +27,7 @@ pub fn options<'a>(g: &Globals, m: &'a ArgMatches, for_run: bool) -> CreateOptio
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let created = create(&g.root, &options(g, m, false))
         .map_err(|e| Error::msg(format!("brig create failed: {e}")))?;
-    created.init.commit(Msg::Commit)?;
-    crate::crash::point("create: init committed");
+    created.init.send_wait_for_start()?;
+    crate::support::crash::point("create: init committed");
     Ok(0)
 }

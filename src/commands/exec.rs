@@ -4,9 +4,9 @@ use clap::ArgMatches;
 
 use super::{id, Globals};
 use crate::cli::MatchesExt;
-use crate::error::Result;
-use crate::exec::{exec, ExecOptions};
-use crate::logging;
+use crate::lifecycle::exec::{exec, ExecOptions};
+use crate::support::error::Result;
+use crate::support::logging;
 
 fn many(m: &ArgMatches, name: &str) -> Vec<String> {
     m.get_many::<String>(name)

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 /// What this build of brig supports, per the runtime-spec features document. Every entry
 /// must stay true: CRI-O and containerd decide what to send from it.
@@ -18,7 +18,7 @@ pub fn run() -> Result<i32> {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::spec::OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-        "mountOptions": crate::mountopts::known_names(),
+        "mountOptions": crate::init::rootfs::mountopts::known_names(),
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
@@ -27,7 +27,7 @@ pub fn run() -> Result<i32> {
             "apparmor": {"enabled": lsm.apparmor},
             "selinux": {"enabled": lsm.selinux},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": crate::sys::has_mount_setattr()}}
+            "mountExtensions": {"idmap": {"enabled": crate::support::sys::has_mount_setattr()}}
         },
         "annotations": {"org.brig.version": env!("CARGO_PKG_VERSION")}
     });

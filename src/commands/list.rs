@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::Globals;
 use crate::cli::MatchesExt;
-use crate::container::{self, Status};
-use crate::error::{Error, Result};
+use crate::lifecycle::status;
+use crate::support::error::{Error, Result};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,13 +40,13 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         let Ok(state) = g.root.peek(&id) else {
             continue;
         };
-        let status = container::status(&dir, &state);
+        let status = status::status(&dir, &state);
         let uid = std::fs::metadata(&dir).map(|m| m.uid()).unwrap_or(0);
         let owner = names.entry(uid).or_insert_with(|| user_name(uid)).clone();
         entries.push(Entry {
             oci_version: state.oci_version,
             id: state.id,
-            pid: if status == Status::Stopped {
+            pid: if status == status::Status::Stopped {
                 0
             } else {
                 state.pid

@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 
 use crate::cli::MatchesExt;
-use crate::error::{Error, Result};
-use crate::state::StateRoot;
+use crate::lifecycle::state::StateRoot;
+use crate::support::error::{Error, Result};
 
 /// The global flags every subcommand may need.
 pub struct Globals {
@@ -34,7 +34,8 @@ pub struct Globals {
 impl Globals {
     /// Rootless mode: cgroups this user may not create are skipped.
     pub fn rootless(&self) -> bool {
-        self.rootless.unwrap_or_else(crate::rootless::detect)
+        self.rootless
+            .unwrap_or_else(crate::lifecycle::rootless::detect)
     }
 }
 
@@ -48,7 +49,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
     let root = m
         .str("root")
         .map(PathBuf::from)
-        .unwrap_or_else(crate::rootless::default_root);
+        .unwrap_or_else(crate::lifecycle::rootless::default_root);
     let g = Globals {
         root: StateRoot::new(&root),
         systemd_cgroup: m.bool("systemd-cgroup"),
@@ -57,7 +58,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
     let Some((name, sub)) = m.subcommand() else {
         return Err(Error::msg("no command given; see brig --help"));
     };
-    crate::crash::arm(name);
+    crate::support::crash::arm(name);
     match name {
         "create" => create::run(&g, sub),
         "run" => run::run(&g, sub),

@@ -2,11 +2,11 @@ use clap::ArgMatches;
 
 use super::{id, Globals};
 use crate::cli::MatchesExt;
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let state = g.root.peek(id(m))?;
-    let pids = crate::container::processes(&state)?;
+    let pids = crate::lifecycle::processes::processes(&state)?;
     if m.str("format") == Some("json") {
         println!(
             "{}",

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::MatchesExt;
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 pub fn run(m: &ArgMatches) -> Result<i32> {
     let bundle = Path::new(m.str("bundle").unwrap_or("."));
@@ -32,7 +32,8 @@ pub fn run(m: &ArgMatches) -> Result<i32> {
 }
 
 /// A config close to runc's default: busybox `sh`, the usual mounts, three capabilities.
-/// `terminal` is false until brig supports terminals.
+/// `terminal` is false here where runc writes true (TODO #14: `spec` becomes runc's default
+/// field for field; the test kit then sets terminal false itself).
 fn default_spec(rootless: bool) -> serde_json::Value {
     let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
     let mut devpts = json!([

@@ -1,60 +1,9 @@
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-
 use clap::ArgMatches;
 
 use super::{id, Globals};
-use crate::container::{self, Status};
-use crate::crash;
-use crate::error::{Error, Result};
+use crate::support::error::Result;
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
-    let (dir, state) = container::open(&g.root, id(m))?;
-    crash::point("start: locked");
-    match container::status_locked(&dir, &state) {
-        Status::Created => {}
-        Status::Stopped => return Err(Error::msg("cannot start a container that has stopped")),
-        Status::Running => return Err(Error::msg("cannot start an already running container")),
-        Status::Paused => return Err(Error::msg("cannot start a paused container")),
-        Status::Creating => {
-            return Err(Error::msg(
-                "cannot start a container that is still being created",
-            ))
-        }
-    }
-    let fifo = dir.fifo();
-    // Non-blocking: a dead init (no reader) fails with ENXIO instead of hanging.
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&fifo)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ENXIO) => {
-                Error::msg("cannot start container: its init is no longer waiting")
-            }
-            _ => Error::os(format!("open {}", fifo.display()), e),
-        })?;
-    crash::point("start: fifo opened");
-    f.write_all(b"0")
-        .map_err(|e| Error::os("release the container init", e))?;
-    crash::point("start: init released");
-    wait_for_exec(&f);
-    std::fs::remove_file(&fifo).map_err(|e| Error::os(format!("remove {}", fifo.display()), e))?;
-    crash::point("start: fifo removed");
-    container::run_post_hooks(&state, crate::hooks::Kind::Poststart, Status::Running);
+    crate::lifecycle::start::start(&g.root, id(m))?;
     Ok(0)
-}
-
-/// The init holds the fifo open (close-on-exec) until it execs the process: when the last
-/// reader is gone, poll on our write end reports POLLERR. So `start` returns, and poststart
-/// runs, once the user's process is running.
-fn wait_for_exec(fifo: &std::fs::File) {
-    use std::os::fd::AsFd;
-    let mut fds = [nix::poll::PollFd::new(
-        fifo.as_fd(),
-        nix::poll::PollFlags::empty(),
-    )];
-    while let Err(nix::errno::Errno::EINTR) =
-        nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE)
-    {}
 }

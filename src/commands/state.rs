@@ -1,15 +1,16 @@
 use clap::ArgMatches;
 
 use super::{id, Globals};
-use crate::container::{self, OciState, Status};
-use crate::error::{Error, Result};
+use crate::lifecycle::status;
+use crate::lifecycle::status::OciState;
+use crate::support::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
     let id = id(m);
     let state = g.root.peek(id)?;
-    let status = container::status(&g.root.dir().join(id), &state);
+    let status = status::status(&g.root.dir().join(id), &state);
     // runc reports pid 0 for a stopped container.
-    let pid = if status == Status::Stopped {
+    let pid = if status == status::Status::Stopped {
         0
     } else {
         state.pid

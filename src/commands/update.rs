@@ -5,16 +5,10 @@ use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Map, Value};
 
 use super::{id, Globals};
-use crate::cgroups;
 use crate::cli::MatchesExt;
-use crate::container::{self, Status};
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
-    let (dir, state) = container::open(&g.root, id(m))?;
-    if container::status_locked(&dir, &state) == Status::Stopped {
-        return Err(Error::NotRunning);
-    }
     if m.str("l3-cache-schema").is_some() || m.str("mem-bw-schema").is_some() {
         return Err(Error::Unsupported(
             "update --l3-cache-schema / --mem-bw-schema (Intel RDT)".into(),
@@ -25,7 +19,7 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         Some(source) => parse_resources(&read_source(source)?)?,
         None => from_flags(m)?,
     };
-    cgroups::from_paths(&state.cgroup).update(&resources)?;
+    crate::lifecycle::update::update(&g.root, id(m), &resources)?;
     Ok(0)
 }
 

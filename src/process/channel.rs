@@ -9,7 +9,7 @@ use nix::sys::socket::{
     send, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
 };
 
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -100,7 +100,7 @@ impl Channel {
     pub fn recv(&self) -> Result<Option<Msg>> {
         let mut buf = vec![0u8; 65536];
         let (n, fd) = loop {
-            match crate::sys::recv_with_fd(self.fd.as_fd(), &mut buf) {
+            match crate::support::sys::recv_with_fd(self.fd.as_fd(), &mut buf) {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 other => break other.ctx(|| "receive on the init channel")?,
             }

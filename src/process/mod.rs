@@ -1,60 +1,34 @@
-//! Starting the container's init: the parent side (`spawn`), the channel, and the child's
-//! ordered setup (`init`). brig never re-executes itself: the child is a fork of this
-//! process and already holds the parsed config.
+//! Starting a process in a container, brig's side: fork the init (`spawn`), place it in
+//! its cgroup, write its id maps, answer what it asks on the way to Ready, and give it its
+//! final word. The parent↔init protocol (`channel`) stays inside this module: the init
+//! sees it only as `init::Parent`, and callers only as `Spawned`'s methods. brig never
+//! re-executes itself into the container: the child is a fork of this process and
+//! already holds the parsed config. Also here, the host-side preparations of the init:
+//! the namespace plan (`namespaces`), idmapped mounts (`idmapped`), and a user's id maps
+//! (`idmap_helper`).
 
-pub mod attrs;
-pub mod channel;
-pub mod init;
+mod channel;
+pub mod idmap_helper;
+pub mod idmapped;
 pub mod namespaces;
 
 use std::os::fd::OwnedFd;
-use std::path::Path;
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::Spec;
 
-use crate::cgroups::{CgroupManager, CgroupPaths};
-use crate::error::{Error, Result};
-use crate::security::capabilities::CapSets;
+use crate::cgroups::CgroupManager;
+use crate::init::{FinalWord, InitConfig};
 use crate::security::seccomp;
+use crate::support::error::{Error, Result};
 use channel::{Channel, Msg};
-use namespaces::NamespacePlan;
 
-/// Everything the init needs, prepared by the parent before the fork.
-pub struct InitConfig<'a> {
-    pub id: &'a str,
-    pub spec: &'a Spec,
-    pub bundle: &'a Path,
-    pub rootfs: &'a Path,
-    /// An exec into a running container: join everything, set up nothing but the process.
-    pub exec: bool,
-    pub no_pivot: bool,
-    pub no_new_keyring: bool,
-    /// fds of the parent the child must close at once: the state directory's lock, which
-    /// would otherwise stay held (flock follows the open file) until the init execs.
-    pub close_in_child: Vec<std::os::fd::RawFd>,
-    /// Extra fds (3..3+n) passed through to the process: --preserve-fds plus $LISTEN_FDS.
-    pub preserve_fds: u32,
-    /// Variables added to the process environment (LISTEN_FDS/LISTEN_PID).
-    pub extra_env: Vec<String>,
-    /// The exec fifo, opened read-write, for `create`; None for `run`.
-    pub fifo: Option<OwnedFd>,
-    pub namespaces: NamespacePlan,
-    pub cgroup: &'a CgroupPaths,
-    pub caps: CapSets,
-    /// With process.terminal: the socket the init sends its pty master over.
-    pub console: Option<OwnedFd>,
-    /// Runs the host's prestart and createRuntime hooks for the init's host pid and returns
-    /// the state JSON the init's own hooks get; None when the spec has no create hooks.
-    pub create_hooks: Option<&'a dyn Fn(i32) -> Result<String>>,
-    /// Idmapped mounts prepared on the host (`rootfs::prepare_idmapped`): the index in
-    /// `mounts` and a detached mount tree the init moves into place.
-    pub idmapped: Vec<(usize, OwnedFd)>,
-}
+/// The host's part of the create-time hooks: runs prestart and createRuntime for the
+/// init's host pid and returns the state JSON the init's own hooks get.
+pub type CreateHooks<'a> = &'a dyn Fn(i32) -> Result<String>;
 
-/// A spawned init waiting for its final word (Commit or Exec).
+/// A spawned init, Ready and waiting for its final word.
 pub struct Spawned {
     /// Host pid of the container's init.
     pub pid: i32,
@@ -64,34 +38,96 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    pub fn commit(&self, final_word: Msg) -> Result<()> {
-        self.channel.send(&final_word)
+    /// `create`: the state is saved; the init is to wait on the exec fifo for `start`.
+    pub fn send_wait_for_start(&self) -> Result<()> {
+        self.channel.send(&Msg::Commit)
     }
 
-    /// After Exec: wait until the process runs. The init's end of the channel is
+    /// `run` and `exec`: the init is to exec the process now.
+    pub fn send_exec(&self) -> Result<()> {
+        self.channel.send(&Msg::Exec)
+    }
+
+    /// After `send_exec`: wait until the process runs. The init's end of the channel is
     /// close-on-exec, so EOF means execve happened (or the init died).
     pub fn wait_exec(&self) {
         while let Ok(Some(_)) = self.channel.recv() {}
     }
 }
 
+/// The init's end of the channel, as `init` sees its parent.
+struct ChildEnd(Channel);
+
+impl crate::init::Parent for ChildEnd {
+    fn wait_go(&self) -> Result<()> {
+        self.0.expect(Msg::Go)
+    }
+
+    fn request_id_maps(&self) -> Result<()> {
+        self.0.send(&Msg::MapRequest)?;
+        self.0.expect(Msg::Mapped)
+    }
+
+    fn init_forked(&self, pid: i32) -> Result<()> {
+        self.0.send(&Msg::InitPid(pid))
+    }
+
+    fn create_hooks(&self) -> Result<String> {
+        self.0.send(&Msg::Hooks)?;
+        match self.0.recv()? {
+            Some(Msg::HooksDone(json)) => Ok(json),
+            Some(Msg::Error(e)) => Err(Error::msg(e)),
+            other => Err(Error::msg(format!(
+                "init channel: expected HooksDone, got {other:?}"
+            ))),
+        }
+    }
+
+    fn seccomp_listener(&self, listener: OwnedFd) -> Result<()> {
+        self.0.send(&Msg::SeccompFd(listener))
+    }
+
+    fn ready(&self) -> Result<()> {
+        self.0.send(&Msg::Ready)
+    }
+
+    fn failed(&self, why: &str) {
+        let _ = self.0.send(&Msg::Error(why.to_string()));
+    }
+
+    fn final_word(&self) -> Result<FinalWord> {
+        match self.0.recv()? {
+            Some(Msg::Exec) => Ok(FinalWord::ExecNow),
+            Some(Msg::Commit) => Ok(FinalWord::WaitForStart),
+            Some(other) => Err(Error::msg(format!("init channel: unexpected {other:?}"))),
+            None => Err(Error::msg(
+                "the runtime went away before the container was created",
+            )),
+        }
+    }
+}
+
 /// Fork the init, place it in its cgroup, and drive it to Ready.
 /// On failure every process started here is killed and reaped.
-pub fn spawn(cfg: &InitConfig, cgroup: &dyn CgroupManager) -> Result<Spawned> {
+pub fn spawn(
+    cfg: &InitConfig,
+    cgroup: &dyn CgroupManager,
+    hooks: Option<CreateHooks>,
+) -> Result<Spawned> {
     let (parent_end, child_end) = Channel::pair()?;
-    let child = crate::sys::clone_fork(cfg.namespaces.clone_flags().bits())
+    let child = crate::support::sys::clone_fork(cfg.namespaces.clone_flags().bits())
         .map_err(|e| Error::os("clone the container init", e))?;
     if child == 0 {
         drop(parent_end);
         for fd in &cfg.close_in_child {
             let _ = nix::unistd::close(*fd);
         }
-        init::main(cfg, child_end);
+        crate::init::main(cfg, &ChildEnd(child_end));
     }
     drop(child_end);
-    crate::crash::point("init forked");
+    crate::support::crash::point("init forked");
     let mut init_pid = None;
-    let result = drive_to_ready(cfg, cgroup, &parent_end, child, &mut init_pid);
+    let result = drive_to_ready(cfg, cgroup, hooks, &parent_end, child, &mut init_pid);
     match result {
         Ok(pid) => Ok(Spawned {
             pid,
@@ -111,6 +147,7 @@ pub fn spawn(cfg: &InitConfig, cgroup: &dyn CgroupManager) -> Result<Spawned> {
 fn drive_to_ready(
     cfg: &InitConfig,
     cgroup: &dyn CgroupManager,
+    hooks: Option<CreateHooks>,
     ch: &Channel,
     child: i32,
     init_pid: &mut Option<i32>,
@@ -120,7 +157,7 @@ fn drive_to_ready(
         namespaces::write_id_maps(cfg.spec, child)?;
     }
     ch.send(&Msg::Go)?;
-    crate::crash::point("init placed in its cgroup");
+    crate::support::crash::point("init placed in its cgroup");
     loop {
         match ch.recv()? {
             Some(Msg::MapRequest) => {
@@ -133,8 +170,7 @@ fn drive_to_ready(
                 let _ = waitpid(Pid::from_raw(child), None);
             }
             Some(Msg::Hooks) => {
-                let run = cfg
-                    .create_hooks
+                let run = hooks
                     .ok_or_else(|| Error::msg("init asked for hooks that are not configured"))?;
                 let json = run(init_pid.unwrap_or(child))?;
                 ch.send(&Msg::HooksDone(json))?;
@@ -169,7 +205,7 @@ fn send_seccomp_listener(cfg: &InitConfig, pid: i32, listener: OwnedFd) -> Resul
         .and_then(|l| l.seccomp().as_ref())
         .ok_or_else(|| Error::msg("init sent a seccomp listener without a seccomp profile"))?;
     let state = seccomp::ListenerState {
-        oci_version: crate::spec::OCI_VERSION,
+        oci_version: crate::support::oci::OCI_VERSION,
         id: cfg.id,
         status: if cfg.exec { "running" } else { "creating" },
         pid: cfg.namespaces.exec_into.unwrap_or(pid),

@@ -1,48 +1,18 @@
-//! Which namespaces the container gets new and which it joins by path, and entering them.
-//!
-//! The common case (nothing joined, no time namespace) is one clone with every new
-//! namespace flag. Joining by path, or a new time namespace (which only children enter),
-//! needs a plain fork first, setns/unshare in that child, and one more fork for the init.
+//! The namespace plan made on the host before the fork: each path opened and checked
+//! (`NamespacePlan::from_spec` for a new container, `for_exec` for an exec), the writes a
+//! joined host namespace must not take, and the id maps brig writes for a new user
+//! namespace. The plan itself, and entering it, are the init's (`init::namespaces`).
 
 use std::os::fd::{AsFd, OwnedFd};
-
 use std::os::unix::fs::OpenOptionsExt;
 
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 
-use crate::error::{Context, Error, Result};
-use crate::rootless::{self, Ids};
-use crate::sys;
-
-pub fn clone_flag(t: LinuxNamespaceType) -> CloneFlags {
-    match t {
-        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
-        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
-        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
-        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
-        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
-        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
-        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
-        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
-    }
-}
-
-pub struct NamespacePlan {
-    /// Namespaces to create.
-    pub new: CloneFlags,
-    /// Namespaces to join, opened by the parent (user first).
-    pub joins: Vec<(CloneFlags, OwnedFd)>,
-    /// `exec`: the container init whose namespaces these are.
-    pub exec_into: Option<i32>,
-    /// `linux.timeOffsets` as /proc/PID/timens_offsets takes them ("CLOCK SECS NANOSECS"
-    /// lines); empty for none.
-    pub time_offsets: String,
-    /// brig is not root: a new user namespace's maps follow the unprivileged rules (see
-    /// `write_maps`). Decided before the fork: in the child, geteuid() turns 0 as soon as
-    /// the parent writes uid_map.
-    pub unprivileged: bool,
-}
+use crate::init::namespaces::{clone_flag, ns_label_of, NamespacePlan};
+use crate::process::idmap_helper::{self, Ids};
+use crate::support::error::{Context, Error, Result};
+use crate::support::sys;
 
 impl NamespacePlan {
     /// Open and check every namespace path; decide what is new.
@@ -64,7 +34,11 @@ impl NamespacePlan {
                 .map_err(|e| {
                     Error::config(
                         &field,
-                        format!("open {}: {}", path.display(), crate::error::errno_text(&e)),
+                        format!(
+                            "open {}: {}",
+                            path.display(),
+                            crate::support::error::errno_text(&e)
+                        ),
                     )
                 })?;
             let fd = OwnedFd::from(fd);
@@ -138,7 +112,7 @@ impl NamespacePlan {
                 };
                 Error::msg(format!(
                     "open {path}: {}{hint}",
-                    crate::error::errno_text(&std::io::Error::from(e))
+                    crate::support::error::errno_text(&std::io::Error::from(e))
                 ))
             })?;
             joins.push((flag, fd));
@@ -151,40 +125,6 @@ impl NamespacePlan {
             time_offsets: String::new(),
             unprivileged: !nix::unistd::geteuid().is_root(),
         })
-    }
-
-    pub fn two_step(&self) -> bool {
-        !self.joins.is_empty() || self.new.contains(clone_flag(LinuxNamespaceType::Time))
-    }
-
-    /// Flags for the first clone. The cgroup namespace is always unshared later, after the
-    /// process has joined its cgroup, so that the namespace's root is the container's cgroup.
-    pub fn clone_flags(&self) -> CloneFlags {
-        if self.two_step() {
-            CloneFlags::empty()
-        } else {
-            self.new - CloneFlags::CLONE_NEWCGROUP
-        }
-    }
-
-    pub fn new_user(&self) -> bool {
-        self.new.contains(CloneFlags::CLONE_NEWUSER)
-    }
-
-    pub fn in_user_ns(&self) -> bool {
-        self.new_user()
-            || self
-                .joins
-                .iter()
-                .any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER)
-    }
-
-    /// Whether entering needs one more fork: pid and time namespaces apply to children only.
-    pub fn needs_fork(&self) -> bool {
-        let child_only = CloneFlags::CLONE_NEWPID | clone_flag(LinuxNamespaceType::Time);
-        self.two_step()
-            && (self.new.intersects(child_only)
-                || self.joins.iter().any(|(f, _)| child_only.contains(*f)))
     }
 }
 
@@ -209,7 +149,7 @@ fn refuse_host_writes(
         .into_iter()
         .flatten()
         .map(|(name, _)| name)
-        .find(|name| crate::spec::sysctl_namespace(name) == Some(typ));
+        .find(|name| crate::support::oci::sysctl_namespace(name) == Some(typ));
     let names = [
         ("hostname", spec.hostname()),
         ("domainname", spec.domainname()),
@@ -240,57 +180,6 @@ fn refuse_host_writes(
         ),
         (None, None) => unreachable!("returned above"),
     })
-}
-
-/// In the first child of a two-step spawn: join, unshare, and tell the caller whether a
-/// user namespace now needs its id maps.
-pub fn join_and_unshare(
-    plan: &NamespacePlan,
-    request_maps: impl FnOnce() -> Result<()>,
-) -> Result<()> {
-    for (flag, fd) in &plan.joins {
-        nix::sched::setns(fd.as_fd(), *flag)
-            .ctx(|| format!("join namespace {}", ns_label(*flag)))?;
-    }
-    if plan.new_user() {
-        nix::sched::unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "unshare the user namespace")?;
-        request_maps()?;
-    }
-    let rest = plan.new - CloneFlags::CLONE_NEWUSER - CloneFlags::CLONE_NEWCGROUP;
-    if !rest.is_empty() {
-        nix::sched::unshare(rest).ctx(|| "unshare namespaces")?;
-    }
-    // A new time namespace takes its offsets from the process that unshared it, before
-    // any process (our next fork, the init) enters it.
-    if !plan.time_offsets.is_empty() {
-        std::fs::write("/proc/self/timens_offsets", &plan.time_offsets).map_err(|e| {
-            Error::config(
-                "linux.timeOffsets",
-                format!(
-                    "write /proc/self/timens_offsets: {}",
-                    crate::error::errno_text(&e)
-                ),
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn ns_label_of(t: LinuxNamespaceType) -> &'static str {
-    ns_label(clone_flag(t))
-}
-
-fn ns_label(flag: CloneFlags) -> &'static str {
-    match flag {
-        CloneFlags::CLONE_NEWNS => "mount",
-        CloneFlags::CLONE_NEWCGROUP => "cgroup",
-        CloneFlags::CLONE_NEWUTS => "uts",
-        CloneFlags::CLONE_NEWIPC => "ipc",
-        CloneFlags::CLONE_NEWUSER => "user",
-        CloneFlags::CLONE_NEWPID => "pid",
-        CloneFlags::CLONE_NEWNET => "network",
-        _ => "time",
-    }
 }
 
 /// A user namespace holding `uid` and `gid` maps, for an idmapped mount. A child forked
@@ -363,8 +252,8 @@ fn write_maps(
     ];
     for ((ids, file, field), maps) in files.into_iter().zip(maps) {
         let named = |e: Error| named(field, e);
-        if !privileged && rootless::needs_helper(ids, maps) {
-            rootless::write_with_helper(ids, pid, maps).map_err(named)?;
+        if !privileged && idmap_helper::needs_helper(ids, maps) {
+            idmap_helper::write_with_helper(ids, pid, maps).map_err(named)?;
             continue;
         }
         if !privileged && matches!(ids, Ids::Group) {

@@ -2,8 +2,8 @@
 
 use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
-use crate::error::{Context, Error, Result};
-use crate::logging;
+use crate::support::error::{Context, Error, Result};
+use crate::support::logging;
 
 /// Capability sets as bit masks (bit N = capability number N).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl CapSets {
 
     /// Effective, permitted and inheritable in one capset, then ambient where allowed.
     pub fn apply(&self) -> Result<()> {
-        crate::sys::capset(self.effective, self.permitted, self.inheritable)
+        crate::support::sys::capset(self.effective, self.permitted, self.inheritable)
             .map_err(|e| self.capset_error(e))?;
         // The kernel only allows ambient capabilities that are permitted and inheritable.
         let ambient = self.ambient & self.permitted & self.inheritable;

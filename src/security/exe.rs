@@ -29,7 +29,7 @@ use std::os::unix::fs::MetadataExt;
 use nix::fcntl::{AtFlags, FcntlArg, SealFlag};
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Spec};
 
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 const SELF_EXE: &std::ffi::CStr = c"/proc/self/exe";
 
@@ -38,15 +38,15 @@ const SELF_EXE: &std::ffi::CStr = c"/proc/self/exe";
 /// no user namespace and its bounding set has CAP_SYS_PTRACE, or its pid namespace is not
 /// one brig makes for it (joined by path, or the host's), so others share it.
 pub fn could_reach_brig(spec: &Spec) -> bool {
-    let own_pid_ns =
-        crate::spec::namespace(spec, LinuxNamespaceType::Pid).is_some_and(|n| n.path().is_none());
+    let own_pid_ns = crate::support::oci::namespace(spec, LinuxNamespaceType::Pid)
+        .is_some_and(|n| n.path().is_none());
     !own_pid_ns || ptrace_over_brig(spec, spec.process().as_ref())
 }
 
 /// The process would hold CAP_SYS_PTRACE in brig's own user namespace: the container has
 /// no user namespace, and CAP_SYS_PTRACE is in its bounding set.
 pub fn ptrace_over_brig(spec: &Spec, process: Option<&oci_spec::runtime::Process>) -> bool {
-    let userns = crate::spec::namespace(spec, LinuxNamespaceType::User).is_some();
+    let userns = crate::support::oci::namespace(spec, LinuxNamespaceType::User).is_some();
     let bounding = process
         .and_then(|p| p.capabilities().as_ref())
         .and_then(|c| c.bounding().as_ref());
@@ -66,7 +66,7 @@ pub fn reexec_read_only() -> Result<()> {
         kv.extend_from_slice(v.as_bytes());
         kv
     }))?;
-    let clone_err = match read_only_clone() {
+    let clone_err = match read_only_clone(SELF_EXE) {
         Ok(image) => exec(&image, &argv, &envp),
         Err(e) => e,
     };
@@ -96,7 +96,7 @@ pub fn refuse_ptrace_near_waiting_init(init_pid: i32) -> Result<()> {
 /// found with NS_GET_TGID_FROM_PIDNS (Linux 6.9); on older kernels it cannot be, and the
 /// joining container's own re-exec is all there is.
 pub fn refuse_joining_waiting_init(ns: BorrowedFd, field: &str) -> Result<()> {
-    let Ok(init) = crate::sys::tgid_from_pidns(ns, 1) else {
+    let Ok(init) = crate::support::sys::tgid_from_pidns(ns, 1) else {
         return Ok(());
     };
     let exe = proc_exe(init);
@@ -136,9 +136,13 @@ fn image_is_read_only(exe: &std::ffi::CStr) -> bool {
 
 /// A detached, read-only bind of the binary: writes through it fail with EROFS, and once
 /// the fd is closed (at exec) nobody can remount it, as it is in no mount namespace.
-fn read_only_clone() -> std::result::Result<OwnedFd, std::io::Error> {
-    let image = crate::sys::open_tree_clone(SELF_EXE, false)?;
-    crate::sys::mount_setattr_recursive(image.as_fd(), crate::mountopts::attr::RDONLY, 0)?;
+fn read_only_clone(binary: &std::ffi::CStr) -> std::result::Result<OwnedFd, std::io::Error> {
+    let image = crate::support::sys::open_tree_clone(binary, false)?;
+    crate::support::sys::mount_setattr_recursive(
+        image.as_fd(),
+        crate::support::sys::mount_attr::RDONLY,
+        0,
+    )?;
     Ok(image)
 }
 
@@ -198,19 +202,25 @@ mod tests {
     }
 
     /// The first choice (needs root, as the tests run): reopening the clone for writing
-    /// fails with EROFS.
+    /// fails with EROFS. (Cloned here from a file nobody runs: for a running binary the
+    /// kernel answers ETXTBSY first.)
     #[test]
     fn the_read_only_clone_refuses_to_be_opened_for_writing() {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let image = read_only_clone().unwrap();
-        let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&image));
+        let file = std::env::temp_dir().join(format!("brig-exe-test-{}", std::process::id()));
+        std::fs::write(&file, b"not a binary").unwrap();
+        let path = CString::new(file.as_os_str().as_bytes()).unwrap();
+        let image = read_only_clone(&path);
+        let _ = std::fs::remove_file(&file);
+        let image = image.unwrap();
+        let fd_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&image));
         let err = std::fs::OpenOptions::new()
             .write(true)
-            .open(&path)
+            .open(&fd_path)
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EROFS));
-        assert!(std::fs::File::open(&path).is_ok(), "still readable");
+        assert!(std::fs::File::open(&fd_path).is_ok(), "still readable");
     }
 }

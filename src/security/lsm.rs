@@ -16,8 +16,8 @@
 //! What to write where is decided by pure functions of `Host` (unit-tested); only
 //! `Host::detect` and `apply_exec_labels` touch the system.
 
-use crate::error::{Error, Result};
-use crate::logging;
+use crate::support::error::{Error, Result};
+use crate::support::logging;
 
 /// Which LSMs the host runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,7 +126,7 @@ pub fn apply_exec_labels(process: &oci_spec::runtime::Process) -> Result<()> {
     if writes.is_empty() {
         return Ok(());
     }
-    let proc = crate::procfs::ProcRoot::open()?;
+    let proc = crate::support::procfs::ProcRoot::open()?;
     for w in writes {
         let mut res = proc.write(w.path, w.value.as_bytes(), false);
         if let (Err(_), Some(fallback)) = (&res, w.fallback) {

@@ -20,7 +20,7 @@ use oci_spec::runtime::{
 };
 use serde::Serialize;
 
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 /// Every action brig applies, by its spec name (the `features` list).
 pub const ACTIONS: &[&str] = &[
@@ -493,7 +493,7 @@ fn flag_supported(flag: LinuxSeccompFilterFlag) -> bool {
         }
         _ => *bit,
     };
-    crate::sys::seccomp_flags_supported(probe)
+    crate::support::sys::seccomp_flags_supported(probe)
 }
 
 /// The BPF program libseccomp generates, read back from a memfd (libseccomp 2.5 has no
@@ -528,7 +528,7 @@ impl Filter {
 
     /// Install the filter on this thread; the listener fd when the profile notifies.
     pub fn load(&self) -> Result<Option<OwnedFd>> {
-        crate::sys::seccomp_set_mode_filter(self.flags, &self.program)
+        crate::support::sys::seccomp_set_mode_filter(self.flags, &self.program)
             .map_err(|e| Error::os("load the seccomp filter", e))
     }
 }
@@ -582,7 +582,7 @@ pub fn send_to_listener(
         .as_deref()
         .ok_or_else(|| Error::config("linux.seccomp.listenerPath", "must be set"))?;
     let doc = ContainerProcessState {
-        oci_version: crate::spec::OCI_VERSION,
+        oci_version: crate::support::oci::OCI_VERSION,
         fds: ["seccompFd"],
         pid,
         metadata: s.listener_metadata().as_deref().unwrap_or_default(),

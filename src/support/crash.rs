@@ -34,8 +34,8 @@ pub fn point(name: &str) {
         return;
     }
     if REACHED.fetch_add(1, Ordering::Relaxed) + 1 == at {
-        crate::logging::log(
-            crate::logging::Level::Debug,
+        crate::support::logging::log(
+            crate::support::logging::Level::Debug,
             &format!("crash point {at} ({name}): SIGKILL"),
         );
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);

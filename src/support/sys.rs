@@ -87,6 +87,20 @@ struct MountAttr {
     userns_fd: u64,
 }
 
+/// `mount_setattr(2)` attributes (linux/mount.h).
+pub mod mount_attr {
+    pub const RDONLY: u64 = 0x1;
+    pub const NOSUID: u64 = 0x2;
+    pub const NODEV: u64 = 0x4;
+    pub const NOEXEC: u64 = 0x8;
+    pub const ATIME_MASK: u64 = 0x70;
+    pub const RELATIME: u64 = 0x0;
+    pub const NOATIME: u64 = 0x10;
+    pub const STRICTATIME: u64 = 0x20;
+    pub const NODIRATIME: u64 = 0x80;
+    pub const NOSYMFOLLOW: u64 = 0x200000;
+}
+
 /// mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE): change a whole mount tree at once.
 pub fn mount_setattr_recursive(fd: BorrowedFd, set: u64, clr: u64) -> io::Result<()> {
     let attr = MountAttr {

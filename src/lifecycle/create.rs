@@ -9,14 +9,16 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 use crate::cgroups::{self, CgroupManager};
-use crate::container::process_start_time;
-use crate::crash;
-use crate::error::{Context, Error, Result};
-use crate::hooks;
-use crate::process::{self, namespaces::NamespacePlan, InitConfig, Spawned};
+use crate::init::namespaces::NamespacePlan;
+use crate::init::InitConfig;
+use crate::lifecycle::state::{self, ContainerDir, SavedState, StateRoot};
+use crate::process::{self, Spawned};
 use crate::security::capabilities::CapSets;
 use crate::spec::{Bundle, OCI_VERSION};
-use crate::state::{self, ContainerDir, SavedState, StateRoot};
+use crate::support::crash;
+use crate::support::error::{Context, Error, Result};
+use crate::support::hooks;
+use crate::support::proc::process_start_time;
 
 pub struct CreateOptions<'a> {
     pub id: &'a str,
@@ -48,14 +50,14 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     state::validate_id(o.id)?;
     let bundle = Bundle::load(o.bundle)?;
     let spec = &bundle.spec;
-    crate::rootfs::check_no_pivot(spec, o.no_pivot)?;
+    crate::init::rootfs::check_no_pivot(spec, o.no_pivot)?;
     // Before anything exists: the re-executed brig starts this create again.
     if crate::security::exe::could_reach_brig(spec) {
         crate::security::exe::reexec_read_only()?;
     }
     let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     let (console_for_init, console) =
-        crate::tty::console_sockets(terminal, o.detach, o.console_socket)?;
+        crate::lifecycle::console::console_sockets(terminal, o.detach, o.console_socket)?;
     let linux = spec.linux().as_ref();
     let namespaces = NamespacePlan::from_spec(spec)?;
     let process = spec.process().as_ref().expect("validated");
@@ -87,8 +89,11 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         };
         crash::point("create: exec fifo");
         let run_create_hooks = |pid: i32| -> Result<String> {
-            let json =
-                crate::container::hook_state_json(&saved, crate::container::Status::Creating, pid);
+            let json = crate::lifecycle::status::hook_state_json(
+                &saved,
+                crate::lifecycle::status::Status::Creating,
+                pid,
+            );
             for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
                 hooks::run(kind, kind.of(spec), &json, Some(&bundle.dir))?;
             }
@@ -113,11 +118,11 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             cgroup: cgroup.paths(),
             caps,
             console: console_for_init,
-            create_hooks: has_create_hooks
-                .then_some(&run_create_hooks as &dyn Fn(i32) -> Result<String>),
-            idmapped: crate::rootfs::prepare_idmapped(spec, &bundle.dir)?,
+            create_hooks: has_create_hooks,
+            idmapped: process::idmapped::prepare_idmapped(spec, &bundle.dir)?,
         };
-        process::spawn(&cfg, cgroup.as_ref())
+        let hooks: process::CreateHooks = &run_create_hooks;
+        process::spawn(&cfg, cgroup.as_ref(), has_create_hooks.then_some(hooks))
     })();
     let result = result.and_then(|init| {
         crash::point("create: init ready");
@@ -170,7 +175,7 @@ fn note_preexisting_cgroup(saved: &mut SavedState, pids: Vec<i32>) {
     if pids.is_empty() {
         return;
     }
-    crate::logging::warn(&format!(
+    crate::support::logging::warn(&format!(
         "container's cgroup is not empty: {} process(es) found",
         pids.len()
     ));
@@ -192,7 +197,7 @@ fn new_state(
     cgroup: &dyn CgroupManager,
     namespaces: &NamespacePlan,
 ) -> SavedState {
-    let (secs, nanos) = crate::clock::now();
+    let (secs, nanos) = crate::support::clock::now();
     let spec = &bundle.spec;
     SavedState {
         id: id.to_string(),
@@ -200,7 +205,7 @@ fn new_state(
         pid_start: 0,
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
-        created: crate::clock::rfc3339_nano(secs, nanos),
+        created: crate::support::clock::rfc3339_nano(secs, nanos),
         annotations: spec
             .annotations()
             .clone()

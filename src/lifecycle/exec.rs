@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::{Capabilities, Capability, Process};
 
 use crate::cgroups;
-use crate::container::{self, Status};
-use crate::create::{listen_fds, write_pid_file};
-use crate::error::{Error, Result};
-use crate::process::{self, channel::Msg, namespaces::NamespacePlan, InitConfig};
+use crate::init::namespaces::NamespacePlan;
+use crate::init::InitConfig;
+use crate::lifecycle::create::{listen_fds, write_pid_file};
+use crate::lifecycle::state::{StateRoot, CONFIG_FILE};
+use crate::lifecycle::status;
+use crate::lifecycle::{console as tty, foreground as signals};
+use crate::process;
 use crate::security::capabilities::CapSets;
 use crate::spec::Lenient;
-use crate::state::{StateRoot, CONFIG_FILE};
-use crate::{signals, tty};
+use crate::support::error::{Error, Result};
 
 #[derive(Default)]
 pub struct ExecOptions<'a> {
@@ -42,10 +44,10 @@ pub struct ExecOptions<'a> {
 pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let state = root.peek(o.id)?;
     let dir = root.dir().join(o.id);
-    let status = container::status(&dir, &state);
+    let status = status::status(&dir, &state);
     match status {
-        Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
-        Status::Paused if !o.ignore_paused => {
+        status::Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
+        status::Status::Paused if !o.ignore_paused => {
             return Err(Error::msg("cannot exec in a paused container"))
         }
         _ => {}
@@ -61,7 +63,9 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let mut spec = crate::spec::parse(&raw)?;
     let base = spec.process().clone().unwrap_or_default();
     let process = build_process(base, o)?;
-    if status == Status::Created && crate::security::exe::ptrace_over_brig(&spec, Some(&process)) {
+    if status == status::Status::Created
+        && crate::security::exe::ptrace_over_brig(&spec, Some(&process))
+    {
         crate::security::exe::refuse_ptrace_near_waiting_init(state.pid)?;
     }
     let namespaces = NamespacePlan::for_exec(&spec, state.pid)?;
@@ -92,19 +96,19 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         cgroup: &state.cgroup,
         caps,
         console: console_for_init,
-        create_hooks: None,
+        create_hooks: false,
         idmapped: Vec::new(),
     };
-    let spawned = process::spawn(&cfg, cgroup.as_ref())?;
-    crate::crash::point("exec: process ready");
+    let spawned = process::spawn(&cfg, cgroup.as_ref(), None)?;
+    crate::support::crash::point("exec: process ready");
     // Our copy of the init's console end must go, or a missing pty master would block the
     // proxy forever instead of reading EOF.
     drop(cfg);
     if let Some(f) = o.pid_file {
         write_pid_file(f, spawned.pid)?;
     }
-    spawned.commit(Msg::Exec)?;
-    crate::crash::point("exec: process started");
+    spawned.send_exec()?;
+    crate::support::crash::point("exec: process started");
     match (forwarded, console) {
         (Some(set), Some(console)) => tty::proxy(console, spawned.pid, &set),
         (Some(set), None) => signals::wait_forwarding(spawned.pid, &set),
@@ -221,7 +225,7 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
             full.to_ascii_uppercase(),
         )) else {
             // As runc: warned about and left out, not an error.
-            crate::logging::warn(&format!(
+            crate::support::logging::warn(&format!(
                 "ignoring unknown or unavailable capabilities: [{name}]"
             ));
             continue;

@@ -15,7 +15,7 @@ use std::path::Path;
 use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
-use crate::error::{errno_text, Context, Error, Result};
+use crate::support::error::{errno_text, Context, Error, Result};
 
 /// statfs f_type of procfs.
 pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -40,7 +40,8 @@ impl ProcRoot {
             Mode::empty(),
         )
         .ctx(|| format!("open {} in the container", path.display()))?;
-        let is_proc = crate::sys::fs_magic(fd.as_fd()).is_ok_and(|m| m == PROC_SUPER_MAGIC);
+        let is_proc =
+            crate::support::sys::fs_magic(fd.as_fd()).is_ok_and(|m| m == PROC_SUPER_MAGIC);
         let is_root = nix::sys::stat::fstat(&fd).is_ok_and(|st| st.st_ino == PROC_ROOT_INO);
         if !(is_proc && is_root) {
             return Err(Error::msg(format!(
@@ -81,7 +82,7 @@ impl ProcRoot {
             ),
             e => format!("open /proc/{rel}: {}", errno_text(&e.into())),
         })?;
-        match crate::sys::fs_magic(fd.as_fd()) {
+        match crate::support::sys::fs_magic(fd.as_fd()) {
             Ok(PROC_SUPER_MAGIC) => Ok(fd),
             _ => Err(format!(
                 "/proc/{rel} is not a procfs file; refusing to write to it"

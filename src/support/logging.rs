@@ -10,7 +10,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::clock;
+use crate::support::clock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -1,54 +1,12 @@
-//! Terminals: a pty made inside the container, its master handed over a unix socket
-//! (SCM_RIGHTS, as runc does), and the foreground proxy for `run`/`exec` without one.
+//! Terminals seen from the host: runc's console-socket rules, the master received from a
+//! socket, and the foreground proxy for `run`/`exec -t` without a console socket.
 
-use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::fcntl::OFlag;
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
-use nix::sys::stat::Mode;
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
 
-use crate::error::{Context, Error, Result};
-use crate::sys;
-
-/// Open a new pty in the current root's /dev/pts. The slave comes from the master itself
-/// (TIOCGPTPEER), never by path, so a planted /dev/pts entry cannot be swapped in
-/// (CVE-2025-52565).
-pub fn open_pty() -> Result<(OwnedFd, OwnedFd)> {
-    let master = nix::fcntl::open(
-        "/dev/pts/ptmx",
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ctx(|| "open /dev/pts/ptmx in the container")?;
-    sys::unlock_pty(master.as_fd()).ctx(|| "unlock the pty")?;
-    let slave = sys::pty_peer(master.as_fd()).ctx(|| "open the pty slave (TIOCGPTPEER)")?;
-    Ok((master, slave))
-}
-
-/// Make the slave this process's stdin, stdout, stderr and controlling terminal.
-pub fn make_controlling(slave: &OwnedFd) -> Result<()> {
-    for fd in 0..3 {
-        sys::dup_onto_stdio(slave.as_fd(), fd).ctx(|| format!("dup2 the pty onto fd {fd}"))?;
-    }
-    sys::set_controlling_tty(slave.as_fd()).ctx(|| "make the pty the controlling terminal")
-}
-
-/// Send the master over the console socket, named as runc names it.
-pub fn send_master(socket: BorrowedFd, master: &OwnedFd) -> Result<()> {
-    let fds = [master.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let name = b"/dev/ptmx";
-    sendmsg::<()>(
-        socket.as_raw_fd(),
-        &[IoSlice::new(name)],
-        &cmsg,
-        MsgFlags::empty(),
-        None,
-    )
-    .ctx(|| "send the pty master to the console socket")?;
-    Ok(())
-}
+use crate::support::error::{Context, Error, Result};
+use crate::support::sys;
 
 /// Receive a pty master sent with `send_master`.
 pub fn recv_master(socket: BorrowedFd) -> Result<OwnedFd> {
@@ -71,10 +29,6 @@ pub fn recv_master(socket: BorrowedFd) -> Result<OwnedFd> {
         }
     }
     Err(Error::msg("the init sent no pty master"))
-}
-
-pub fn set_size(fd: BorrowedFd, rows: u16, cols: u16) -> Result<()> {
-    sys::set_winsize(fd, rows, cols).ctx(|| "set the terminal size")
 }
 
 /// The console socket the init sends its pty master to, as runc's rules have it: a
@@ -148,7 +102,7 @@ pub fn proxy(console: OwnedFd, pid: i32, set: &nix::sys::signal::SigSet) -> Resu
     // A caller whose terminal has no size (0x0) keeps the spec's consoleSize.
     let follow_size = |master: BorrowedFd| {
         if let Some((rows, cols)) = sys::winsize(stdin.as_fd()).filter(|&(r, c)| r > 0 && c > 0) {
-            let _ = set_size(master, rows, cols);
+            let _ = sys::set_winsize(master, rows, cols);
         }
     };
     follow_size(master.as_fd());
@@ -188,7 +142,7 @@ pub fn proxy(console: OwnedFd, pid: i32, set: &nix::sys::signal::SigSet) -> Resu
         };
         match Signal::try_from(info.ssi_signo as i32) {
             Ok(Signal::SIGCHLD) => {
-                if let Some(code) = crate::signals::reap(pid) {
+                if let Some(code) = crate::lifecycle::foreground::reap(pid) {
                     break code;
                 }
             }
@@ -202,7 +156,7 @@ pub fn proxy(console: OwnedFd, pid: i32, set: &nix::sys::signal::SigSet) -> Resu
     // What the process wrote just before it exited is still in the pty.
     let _ = nix::fcntl::fcntl(
         master.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     );
     while copy_once(master.as_fd(), stdout.as_fd(), &mut buf) > 0 {}
     Ok(code)

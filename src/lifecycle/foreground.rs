@@ -5,7 +5,7 @@ use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::error::{Context, Result};
+use crate::support::error::{Context, Result};
 
 /// The signals a foreground `run` or `exec` forwards. Faults belong to brig itself, and
 /// KILL and STOP cannot be caught.

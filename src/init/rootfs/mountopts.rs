@@ -2,19 +2,7 @@
 
 use nix::mount::MsFlags;
 
-/// `mount_setattr(2)` attributes (linux/mount.h).
-pub mod attr {
-    pub const RDONLY: u64 = 0x1;
-    pub const NOSUID: u64 = 0x2;
-    pub const NODEV: u64 = 0x4;
-    pub const NOEXEC: u64 = 0x8;
-    pub const ATIME_MASK: u64 = 0x70;
-    pub const RELATIME: u64 = 0x0;
-    pub const NOATIME: u64 = 0x10;
-    pub const STRICTATIME: u64 = 0x20;
-    pub const NODIRATIME: u64 = 0x80;
-    pub const NOSYMFOLLOW: u64 = 0x200000;
-}
+use crate::support::sys::mount_attr as attr;
 
 #[derive(Debug, Clone)]
 pub struct MountOptions {

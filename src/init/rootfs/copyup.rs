@@ -8,7 +8,7 @@ use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, mknodat, FileStat, Mode, SFlag};
 use nix::unistd::{fchown, fchownat, symlinkat, Gid, Uid};
 
-use crate::error::{Context, Result};
+use crate::support::error::{Context, Result};
 
 /// Copy the tree under `from` (the covered directory) into `to` (the new tmpfs root).
 /// The tmpfs root takes the directory's mode and owner unless the mount options set them
@@ -62,7 +62,7 @@ fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> Result<()> {
                     || SFlag::from_bits_truncate(opened.st_mode & SFlag::S_IFMT.bits())
                         != SFlag::S_IFREG
                 {
-                    return Err(crate::error::Error::msg(format!(
+                    return Err(crate::support::error::Error::msg(format!(
                         "copy up {shown}: the file changed while it was copied"
                     )));
                 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Hook;
 
-use crate::error::{Error, Result};
+use crate::support::error::{Error, Result};
 
 /// The six kinds, named as config.json names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub fn run(kind: Kind, hooks: &[Hook], state_json: &str, cwd: Option<&Path>) -> 
         return Ok(());
     }
     // A hook may exit without reading its stdin: that must not kill brig with SIGPIPE.
-    let _guard = crate::sys::IgnoreSigpipe::new();
+    let _guard = crate::support::sys::IgnoreSigpipe::new();
     for (i, hook) in hooks.iter().enumerate() {
         run_one(hook, state_json, cwd).map_err(|e| {
             Error::msg(format!(
@@ -116,13 +116,15 @@ fn run_one(hook: &Hook, state_json: &str, cwd: Option<&Path>) -> std::result::Re
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| crate::error::errno_text(&e))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| crate::support::error::errno_text(&e))?;
     if let Some(mut stdin) = child.stdin.take() {
         // EPIPE means the hook did not want its stdin; that is allowed.
         let _ = stdin.write_all(state_json.as_bytes());
     }
-    let pidfd =
-        crate::sys::pidfd_open(child.id() as i32).map_err(|e| crate::error::errno_text(&e))?;
+    let pidfd = crate::support::sys::pidfd_open(child.id() as i32)
+        .map_err(|e| crate::support::error::errno_text(&e))?;
     let stderr = child.stderr.take().map(OwnedFd::from);
     let (exited, stderr) = wait_reading_stderr(&pidfd, stderr, hook.timeout())?;
     if !exited {
@@ -133,7 +135,9 @@ fn run_one(hook: &Hook, state_json: &str, cwd: Option<&Path>) -> std::result::Re
             hook.timeout().unwrap_or_default()
         ));
     }
-    let status = child.wait().map_err(|e| crate::error::errno_text(&e))?;
+    let status = child
+        .wait()
+        .map_err(|e| crate::support::error::errno_text(&e))?;
     let out = std::process::Output {
         status,
         stdout: Vec::new(),

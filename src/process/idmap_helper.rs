@@ -1,42 +1,12 @@
-//! Running without root: whether brig is in rootless mode, where its state goes, and
-//! writing a new user namespace's id maps as an unprivileged user (directly for the
-//! user's own id, through the setuid newuidmap/newgidmap helpers for more).
+//! Id maps written for an unprivileged user: a map of just the user's own id directly,
+//! anything more through the setuid newuidmap/newgidmap helpers, which check /etc/subuid
+//! and /etc/subgid.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use oci_spec::runtime::LinuxIdMapping;
 
-use crate::error::{Error, Result};
-
-/// `--rootless auto`, as runc decides it: rootless when not root, or when root only of a
-/// user namespace (no permission over the host's cgroups either way).
-pub fn detect() -> bool {
-    !privileged()
-}
-
-/// Root of the host: the kernel lets it do what rootless mode skips (device rules).
-pub fn privileged() -> bool {
-    nix::unistd::geteuid().is_root() && !in_user_namespace()
-}
-
-/// Whether this process runs in a user namespace other than the initial one, whose
-/// uid_map maps the whole id range onto itself.
-fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
-        let fields: Vec<&str> = m.split_whitespace().collect();
-        fields != ["0", "0", "4294967295"]
-    })
-}
-
-/// The state root when `--root` is not given: /run/brig, or $XDG_RUNTIME_DIR/brig for a
-/// user that has one (runc's rule, with brig for runc).
-pub fn default_root() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) if !nix::unistd::geteuid().is_root() => PathBuf::from(dir).join("brig"),
-        _ => PathBuf::from(crate::cli::DEFAULT_ROOT),
-    }
-}
+use crate::support::error::{Error, Result};
 
 /// Which ids a map file is for.
 #[derive(Clone, Copy)]
@@ -86,7 +56,7 @@ pub fn write_with_helper(ids: Ids, pid: i32, maps: &[LinuxIdMapping]) -> Result<
                 ids.helper()
             )
         } else {
-            format!("run {}: {}", ids.helper(), crate::error::errno_text(&e))
+            format!("run {}: {}", ids.helper(), crate::support::error::errno_text(&e))
         };
         Error::msg(why)
     })?;

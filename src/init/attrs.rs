@@ -5,7 +5,7 @@ use oci_spec::runtime::{
     IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
 };
 
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 /// `linux.personality`: the execution domain (LINUX or LINUX32).
 pub fn set_personality(spec: &Spec) -> Result<()> {
@@ -16,7 +16,7 @@ pub fn set_personality(spec: &Spec) -> Result<()> {
         LinuxPersonalityDomain::PerLinux => 0x0000,
         LinuxPersonalityDomain::PerLinux32 => 0x0008,
     };
-    crate::sys::personality(domain).ctx(|| format!("personality {domain:#x}"))
+    crate::support::sys::personality(domain).ctx(|| format!("personality {domain:#x}"))
 }
 
 /// `process.ioPriority`: ioprio_set for this process.
@@ -33,7 +33,7 @@ pub fn set_io_priority(spec: &Spec) -> Result<()> {
         IOPriorityClass::IoprioClassBe => 2,
         IOPriorityClass::IoprioClassIdle => 3,
     };
-    crate::sys::ioprio_set(class, io.priority() as u32)
+    crate::support::sys::ioprio_set(class, io.priority() as u32)
         .ctx(|| format!("ioprio_set class {class} priority {}", io.priority()))
 }
 
@@ -62,8 +62,8 @@ pub fn set_scheduler(spec: &Spec) -> Result<()> {
             LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
         }
     });
-    let attr = crate::sys::SchedAttr {
-        size: std::mem::size_of::<crate::sys::SchedAttr>() as u32,
+    let attr = crate::support::sys::SchedAttr {
+        size: std::mem::size_of::<crate::support::sys::SchedAttr>() as u32,
         sched_policy: policy,
         sched_flags: flags,
         sched_nice: s.nice().unwrap_or(0),
@@ -74,7 +74,7 @@ pub fn set_scheduler(spec: &Spec) -> Result<()> {
         sched_util_min: 0,
         sched_util_max: 0,
     };
-    crate::sys::sched_setattr(&attr).ctx(|| format!("sched_setattr policy {policy}"))
+    crate::support::sys::sched_setattr(&attr).ctx(|| format!("sched_setattr policy {policy}"))
 }
 
 /// `process.execCPUAffinity.initial` (at the start of setup) or `.final` (right before

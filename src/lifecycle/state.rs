@@ -12,7 +12,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupPaths;
-use crate::error::{Context, Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 /// What brig remembers about a container between invocations.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ impl StateRoot {
         };
         let placed = dir.save(initial).and_then(|()| {
             let path = self.dir.join(id);
-            match crate::sys::rename_noreplace(&tmp, &path) {
+            match crate::support::sys::rename_noreplace(&tmp, &path) {
                 Ok(()) => Ok(path),
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Err(Error::AlreadyExists),
                 Err(e) => Err(Error::os(
@@ -141,6 +141,14 @@ impl StateRoot {
             return Err(Error::NoSuchContainer);
         }
         Ok(ContainerDir { path, _lock: lock })
+    }
+
+    /// Load a container for a command that changes it (its directory stays locked while
+    /// the `ContainerDir` lives).
+    pub fn open_container(&self, id: &str) -> Result<(ContainerDir, SavedState)> {
+        let dir = self.open(id)?;
+        let state = dir.load()?;
+        Ok((dir, state))
     }
 
     /// The saved state of a container, read without taking its lock (state.json is only

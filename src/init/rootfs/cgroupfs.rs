@@ -1,0 +1,119 @@
+//! /sys/fs/cgroup inside the container: fresh hierarchies with a cgroup namespace, the
+//! container's own cgroup directories bound without one.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::mount::{mount, MsFlags};
+use nix::unistd::symlinkat;
+
+use crate::support::error::{Context, Error, Result};
+
+use super::mountopts::MountOptions;
+use super::resolve::{fd_path, mkdir_all_in_root, remount, reopen};
+use super::{Rootfs, NONE};
+
+/// /sys/fs/cgroup inside the container. With a cgroup namespace the hierarchies are
+/// mounted fresh (their root is the container's cgroup); without one the container's own
+/// cgroup directories are bind-mounted.
+pub(super) fn mount_cgroup(
+    fs: &Rootfs,
+    root: BorrowedFd,
+    dest: &Path,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
+    let cgns = fs.cgroup_ns;
+    let target = mkdir_all_in_root(root, dest)?;
+    let flags = opts.flags - MsFlags::MS_REMOUNT;
+    if fs.cgroup.layout == "v2" {
+        if cgns {
+            mount(
+                Some("cgroup2"),
+                fd_path(&target).as_str(),
+                Some("cgroup2"),
+                flags,
+                NONE,
+            )
+            .ctx(|| "mount cgroup2")?;
+        } else {
+            // Rootless without a cgroup of its own: the one it runs in, its creator's, which
+            // holds the user's other processes too, so always read-only.
+            let (host, forced) = match fs.cgroup.dirs.get("unified") {
+                Some(dir) => (dir.clone(), MsFlags::empty()),
+                None => (
+                    crate::cgroups::own_v2_dir()
+                        .ok_or_else(|| Error::msg("no cgroup2 line in /proc/self/cgroup"))?,
+                    MsFlags::MS_RDONLY,
+                ),
+            };
+            mount(
+                Some(&host),
+                fd_path(&target).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {}", host.display()))?;
+            let top = reopen(root, dest)?;
+            remount(Path::new(&fd_path(&top)), opts.remount_flags() | forced)?;
+        }
+        return reopen(root, dest);
+    }
+    let writable = flags - MsFlags::MS_RDONLY;
+    mount(
+        Some("tmpfs"),
+        fd_path(&target).as_str(),
+        Some("tmpfs"),
+        writable,
+        Some("mode=755"),
+    )
+    .ctx(|| "mount the tmpfs for cgroup hierarchies")?;
+    let top = reopen(root, dest)?;
+    for (name, host_dir) in &fs.cgroup.dirs {
+        let Some(base) = fs.cgroup.mounts.get(name).and_then(|m| m.file_name()) else {
+            continue;
+        };
+        let sub_path = dest.join(base);
+        let sub = mkdir_all_in_root(root, &sub_path)?;
+        if cgns {
+            let (fstype, data) = if name == "unified" {
+                ("cgroup2", None)
+            } else {
+                ("cgroup", Some(name.as_str()))
+            };
+            mount(
+                Some("cgroup"),
+                fd_path(&sub).as_str(),
+                Some(fstype),
+                flags,
+                data,
+            )
+            .ctx(|| format!("mount cgroup hierarchy {name}"))?;
+        } else {
+            mount(
+                Some(host_dir),
+                fd_path(&sub).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {}", host_dir.display()))?;
+            let sub_top = reopen(root, &sub_path)?;
+            remount(Path::new(&fd_path(&sub_top)), opts.remount_flags())?;
+        }
+        // Co-mounted controllers (cpu,cpuacct) also answer to each name, as on the host.
+        let base = base.to_string_lossy();
+        if base.contains(',') {
+            for part in base.split(',') {
+                match symlinkat(base.as_ref(), top.as_fd(), part) {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => return Err(Error::os(format!("symlink {part} -> {base}"), e)),
+                }
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        remount(Path::new(&fd_path(&top)), flags)?;
+    }
+    reopen(root, dest)
+}

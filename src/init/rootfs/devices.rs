@@ -1,0 +1,174 @@
+//! /dev: runc's default device nodes and links on a /dev tmpfs, `linux.devices`, and
+//! /dev/console bound to the pty by fd. Nodes are made with mknod; in a user namespace,
+//! where mknod is refused, the host's node is bound instead.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{openat, OFlag, ResolveFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
+use nix::unistd::{fchownat, symlinkat, Gid, Uid};
+use oci_spec::runtime::LinuxDeviceType;
+
+use crate::support::error::{Context, Error, Result};
+
+use super::resolve::{create_file_in_root, fd_path, mkdir_all_in_root, open_in_root, relative};
+use super::{Rootfs, NONE};
+
+pub(super) struct Node<'a> {
+    path: &'a Path,
+    kind: SFlag,
+    mode: u32,
+    major: u64,
+    minor: u64,
+    uid: u32,
+    gid: u32,
+}
+
+/// The devices every container gets when /dev is a fresh tmpfs, and the usual links.
+pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()> {
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let path = PathBuf::from("/dev").join(name);
+        make_node(
+            fs,
+            root,
+            &Node {
+                path: &path,
+                kind: SFlag::S_IFCHR,
+                mode: 0o666,
+                major,
+                minor,
+                uid: 0,
+                gid: 0,
+            },
+        )?;
+    }
+    let dev = open_in_root(
+        root,
+        Path::new("/dev"),
+        OFlag::O_PATH | OFlag::O_DIRECTORY,
+        ResolveFlag::RESOLVE_NO_SYMLINKS,
+    )
+    .ctx(|| "open /dev in the rootfs")?;
+    let mut links = vec![
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+        ("pts/ptmx", "ptmx"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/proc/kcore", "core"));
+    }
+    for (target, name) in links {
+        match symlinkat(target, dev.as_fd(), name) {
+            Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+            Err(e) => return Err(Error::os(format!("symlink /dev/{name} -> {target}"), e)),
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn create_spec_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()> {
+    let devices = fs.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
+    for (i, d) in devices.into_iter().flatten().enumerate() {
+        let kind = match d.typ() {
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            _ => SFlag::S_IFCHR,
+        };
+        let node = Node {
+            path: d.path(),
+            kind,
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            major: d.major() as u64,
+            minor: d.minor() as u64,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        };
+        make_node(fs, root, &node)
+            .map_err(|e| e.wrap(&format!("linux.devices[{i}] ({})", d.path().display())))?;
+    }
+    Ok(())
+}
+
+/// mknod inside the root; in a user namespace, where mknod is refused, bind the host's node.
+pub(super) fn make_node(fs: &Rootfs, root: BorrowedFd, n: &Node) -> Result<()> {
+    let rel = relative(n.path);
+    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| Error::msg("device path has no name"))?;
+    if fs.user_ns {
+        let target = create_file_in_root(root, n.path)?;
+        return mount(
+            Some(n.path),
+            fd_path(&target).as_str(),
+            NONE,
+            MsFlags::MS_BIND,
+            NONE,
+        )
+        .ctx(|| format!("bind mount host device {}", n.path.display()));
+    }
+    match mknodat(
+        parent.as_fd(),
+        name,
+        n.kind,
+        Mode::from_bits_truncate(n.mode),
+        makedev(n.major, n.minor),
+    ) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EEXIST) => return Ok(()),
+        Err(e) => return Err(Error::os(format!("mknod {}", n.path.display()), e)),
+    }
+    fchownat(
+        parent.as_fd(),
+        name,
+        Some(Uid::from_raw(n.uid)),
+        Some(Gid::from_raw(n.gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .ctx(|| format!("chown {}", n.path.display()))
+}
+
+/// /dev/console becomes the container's pty slave, bound through its fd.
+pub fn bind_console(slave: &OwnedFd) -> Result<()> {
+    let dev = nix::fcntl::open(
+        "/dev",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev")?;
+    match openat(
+        dev.as_fd(),
+        "console",
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(Error::os("create /dev/console", e)),
+    }
+    let target = openat(
+        dev.as_fd(),
+        "console",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev/console")?;
+    mount(
+        Some(fd_path(slave).as_str()),
+        fd_path(&target).as_str(),
+        NONE,
+        MsFlags::MS_BIND,
+        NONE,
+    )
+    .ctx(|| "bind the pty onto /dev/console")
+}

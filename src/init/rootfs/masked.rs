@@ -1,0 +1,112 @@
+//! `linux.maskedPaths` and `linux.readonlyPaths`: masked with a /dev/null verified to be
+//! the null device, or an empty read-only tmpfs; read-only with their submounts.
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use nix::fcntl::{OFlag, ResolveFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{fstat, makedev, Mode, SFlag};
+
+use crate::support::error::{Context, Error, Result};
+
+use super::resolve::{fd_path, open_dir, open_in_root, reopen};
+use super::NONE;
+
+/// The container's /proc, verified to be the root of a procfs and not a symlink
+/// (CVE-2019-19921, CVE-2023-27561); writes through it cannot be redirected by a mount
+/// (`procfs`, CVE-2025-52881).
+pub(super) fn verified_proc() -> Result<crate::support::procfs::ProcRoot> {
+    crate::support::procfs::ProcRoot::open()
+}
+
+/// Hide paths: directories under an empty read-only tmpfs, files under /dev/null — a
+/// /dev/null verified to be the real null device (CVE-2025-31133).
+pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    verified_proc()?;
+    let null = nix::fcntl::open(
+        "/dev/null",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "open /dev/null to mask paths")?;
+    let st = fstat(&null).ctx(|| "stat /dev/null")?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFCHR
+        || st.st_rdev != makedev(1, 3)
+    {
+        return Err(Error::msg("/dev/null in the container is not the null device (char 1:3); refusing to mask with it"));
+    }
+    let root = open_dir(Path::new("/"))?;
+    for p in paths {
+        let fd = match open_in_root(
+            root.as_fd(),
+            Path::new(p),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            ResolveFlag::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("open masked path {p}"), e)),
+        };
+        let is_dir = fstat(&fd)
+            .is_ok_and(|s| SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR);
+        let res = if is_dir {
+            mount(
+                Some("tmpfs"),
+                fd_path(&fd).as_str(),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                NONE,
+            )
+        } else {
+            mount(
+                Some(fd_path(&null).as_str()),
+                fd_path(&fd).as_str(),
+                NONE,
+                MsFlags::MS_BIND,
+                NONE,
+            )
+        };
+        res.ctx(|| format!("mask {p}"))?;
+    }
+    Ok(())
+}
+
+/// Make paths read-only, submounts included.
+pub(super) fn readonly_paths(paths: &[String]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let root = open_dir(Path::new("/"))?;
+    for p in paths {
+        let fd = match open_in_root(
+            root.as_fd(),
+            Path::new(p),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            ResolveFlag::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(Error::os(format!("open read-only path {p}"), e)),
+        };
+        mount(
+            Some(fd_path(&fd).as_str()),
+            fd_path(&fd).as_str(),
+            NONE,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            NONE,
+        )
+        .ctx(|| format!("bind {p} onto itself"))?;
+        let top = reopen(root.as_fd(), Path::new(p))?;
+        crate::support::sys::mount_setattr_recursive(
+            top.as_fd(),
+            crate::support::sys::mount_attr::RDONLY,
+            0,
+        )
+        .ctx(|| format!("make {p} read-only"))?;
+    }
+    Ok(())
+}

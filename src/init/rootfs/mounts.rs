@@ -1,0 +1,272 @@
+//! The spec's mounts: bind mounts (idmapped ones moved into place), filesystems (with
+//! tmpcopyup and the covered directory's mode), remounts that repeat locked flags, and
+//! the rules on where a mount may land (never over /proc but the files lxcfs replaces).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{OFlag, ResolveFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::fstat;
+use oci_spec::runtime::{Mount, Spec};
+
+use crate::support::error::{Context, Error, Result};
+
+use super::cgroupfs::mount_cgroup;
+use super::mountopts::{self, MountOptions};
+use super::resolve::{
+    create_file_in_root, fd_path, mkdir_all_in_root, open_in_root, remount, reopen,
+};
+use super::{Rootfs, NONE};
+
+pub(super) fn mounts_dev_tmpfs(spec: &Spec) -> bool {
+    spec.mounts().iter().flatten().any(|m| {
+        m.destination() == Path::new("/dev")
+            && !mountopts::parse(m.options().as_deref().unwrap_or_default())
+                .is_ok_and(|o| o.is_bind())
+    })
+}
+
+/// Where mounts under /proc may go: only the files lxcfs-style tools replace.
+pub(super) fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
+    const ALLOWED: &[&str] = &[
+        "/proc/cpuinfo",
+        "/proc/diskstats",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/proc/swaps",
+        "/proc/uptime",
+        "/proc/loadavg",
+        "/proc/slabinfo",
+        "/proc/net/dev",
+        "/proc/sys/kernel/ns_last_pid",
+    ];
+    // `..` is resolved as the kernel resolves it in the root: never above `/`.
+    let mut clean = PathBuf::from("/");
+    for c in dest.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::Normal(name) => clean.push(name),
+            _ => {}
+        }
+    }
+    if clean == Path::new("/proc") {
+        return if typ == "proc" {
+            Ok(())
+        } else {
+            Err(Error::msg(format!(
+                "/proc cannot be mounted as {typ:?} (only procfs)"
+            )))
+        };
+    }
+    if clean.starts_with("/proc") && !ALLOWED.iter().any(|a| clean == Path::new(a)) {
+        return Err(Error::msg(format!(
+            "mounting over {} is not allowed (it is under /proc)",
+            clean.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The /proc rule again on where a destination really is, once resolved in the root: a
+/// symlink in the rootfs can lead under /proc where its spelling does not.
+pub(super) fn check_real_destination(root: BorrowedFd, target: &OwnedFd, typ: &str) -> Result<()> {
+    let root = std::fs::read_link(format!("/proc/self/fd/{}", root.as_raw_fd()));
+    let real = std::fs::read_link(fd_path(target));
+    match (root, real) {
+        (Ok(root), Ok(real)) => match real.strip_prefix(&root) {
+            Ok(rel) => check_proc_destination(&Path::new("/").join(rel), typ),
+            // RESOLVE_IN_ROOT keeps it inside; a path we cannot compare is not judged.
+            Err(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount) -> Result<()> {
+    let opts = mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
+    let typ = m.typ().as_deref().unwrap_or("");
+    let dest = m.destination();
+    check_proc_destination(dest, if opts.is_bind() { "bind" } else { typ })?;
+    let target = if opts.is_bind() {
+        bind_mount(fs, root, index, m, &opts)?
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        mount_cgroup(fs, root, dest, &opts)?
+    } else {
+        mount_fs(fs, root, m, typ, &opts)?
+    };
+    for p in &opts.propagation {
+        mount(NONE, fd_path(&target).as_str(), NONE, *p, NONE)
+            .ctx(|| format!("set propagation {p:?}"))?;
+    }
+    if opts.attr_set != 0 || opts.attr_clr != 0 {
+        crate::support::sys::mount_setattr_recursive(target.as_fd(), opts.attr_set, opts.attr_clr)
+            .ctx(|| "mount_setattr (recursive options)")?;
+    }
+    Ok(())
+}
+
+/// A bind mount: the target is a directory or a file like its source. Returns the fd of
+/// the new mount's root.
+pub(super) fn bind_mount(
+    fs: &Rootfs,
+    root: BorrowedFd,
+    index: usize,
+    m: &Mount,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
+    let source = m
+        .source()
+        .as_ref()
+        .ok_or_else(|| Error::msg("a bind mount needs a source"))?;
+    let source = fs.bundle.join(source);
+    let meta =
+        std::fs::metadata(&source).ctx(|| format!("stat bind source {}", source.display()))?;
+    let target = if meta.is_dir() {
+        mkdir_all_in_root(root, m.destination())?
+    } else {
+        create_file_in_root(root, m.destination())?
+    };
+    check_real_destination(root, &target, "bind")?;
+    if let Some((_, tree)) = fs.idmapped.iter().find(|(i, _)| *i == index) {
+        crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
+            .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
+    } else {
+        let rec = opts.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            fd_path(&target).as_str(),
+            NONE,
+            MsFlags::MS_BIND | rec,
+            NONE,
+        )
+        .ctx(|| format!("bind mount {}", source.display()))?;
+    }
+    let top = reopen(root, m.destination())?;
+    let flags = opts.remount_flags();
+    if !flags.is_empty() {
+        remount(Path::new(&fd_path(&top)), flags)?;
+    }
+    Ok(top)
+}
+
+pub(super) fn mount_fs(
+    fs: &Rootfs,
+    root: BorrowedFd,
+    m: &Mount,
+    typ: &str,
+    opts: &MountOptions,
+) -> Result<OwnedFd> {
+    let dest = m.destination();
+    // As runc: a tmpfs over a directory the image has takes that directory's mode, unless
+    // the options give one (the kernel's default is 1777, wrong over a 0700 directory).
+    let covered_mode = (typ == "tmpfs" && !opts.data.iter().any(|d| d.starts_with("mode=")))
+        .then(|| {
+            open_in_root(
+                root,
+                dest,
+                OFlag::O_PATH | OFlag::O_DIRECTORY,
+                ResolveFlag::empty(),
+            )
+        })
+        .and_then(|fd| fstat(&fd.ok()?).ok())
+        .map(|st| st.st_mode & 0o7777);
+    // procfs and sysfs are refused on a symlinked destination (CVE-2019-19921).
+    let target = if typ == "proc" || typ == "sysfs" {
+        match open_in_root(
+            root,
+            dest,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            ResolveFlag::RESOLVE_NO_SYMLINKS,
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ELOOP) => {
+                return Err(Error::msg(format!(
+                    "{} is a symlink in the rootfs; refusing to mount {typ} there",
+                    dest.display()
+                )))
+            }
+            Err(nix::errno::Errno::ENOENT) => mkdir_all_in_root(root, dest)?,
+            Err(e) => {
+                return Err(Error::os(
+                    format!("open {} in the rootfs", dest.display()),
+                    e,
+                ))
+            }
+        }
+    } else {
+        mkdir_all_in_root(root, dest)?
+    };
+    check_real_destination(root, &target, typ)?;
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| typ.to_string());
+    let mut data = opts.data.clone();
+    if let Some(mode) = covered_mode.filter(|_| !opts.tmpcopyup) {
+        data.push(format!("mode={mode:o}"));
+    }
+    let data = crate::security::lsm::labelled_mount_data(
+        fs.spec,
+        typ,
+        (!data.is_empty()).then(|| data.join(",")),
+    );
+    let mut flags = opts.flags - MsFlags::MS_REMOUNT;
+    if opts.tmpcopyup {
+        // Filled first, made read-only after.
+        flags -= MsFlags::MS_RDONLY;
+    }
+    let res = mount(
+        Some(source.as_str()),
+        fd_path(&target).as_str(),
+        Some(typ),
+        flags,
+        data.as_deref(),
+    );
+    match res {
+        Ok(()) => {}
+        // Outside a namespace the container owns, the kernel refuses a fresh sysfs or
+        // mqueue; bind the host's instead, as runc does.
+        Err(nix::errno::Errno::EPERM) if typ == "sysfs" || typ == "mqueue" => {
+            let host = if typ == "sysfs" {
+                "/sys"
+            } else {
+                "/dev/mqueue"
+            };
+            mount(
+                Some(host),
+                fd_path(&target).as_str(),
+                NONE,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                NONE,
+            )
+            .ctx(|| format!("bind mount {host} (a new {typ} was refused)"))?;
+            let top = reopen(root, dest)?;
+            let f = opts.remount_flags();
+            if !f.is_empty() {
+                remount(Path::new(&fd_path(&top)), f)?;
+            }
+        }
+        Err(e) => {
+            return Err(Error::os(
+                format!(
+                    "mount {typ} ({source}) with {:?}",
+                    data.as_deref().unwrap_or("")
+                ),
+                e,
+            ))
+        }
+    }
+    let top = reopen(root, dest)?;
+    if opts.tmpcopyup {
+        // `target` still leads to the directory below the new tmpfs.
+        crate::init::rootfs::copyup::copy_up(target.as_fd(), top.as_fd(), &opts.data)?;
+        if opts.flags.contains(MsFlags::MS_RDONLY) {
+            remount(Path::new(&fd_path(&top)), opts.flags - MsFlags::MS_REMOUNT)?;
+        }
+    }
+    Ok(top)
+}

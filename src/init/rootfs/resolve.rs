@@ -1,0 +1,183 @@
+//! Paths from config.json resolved inside the rootfs, never out of it: openat2 with
+//! RESOLVE_IN_ROOT (a symlink, even a dangling one, is followed inside the root), mkdir -p
+//! that follows dangling symlinks inside the root, and the /proc/self/fd magic links
+//! through which mount(2) reaches the resulting fds (CVE-2021-30465, CVE-2024-45310); and
+//! the bind-remount every kind of mount uses to change its flags.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{mkdirat, Mode};
+
+use crate::support::error::{Context, Error, Result};
+
+use super::NONE;
+
+pub(super) fn open_dir(path: &Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("open {}", path.display()))
+}
+
+/// "/a/b" → "a/b"; "/" → "."; `..` stays and is clamped to the root by RESOLVE_IN_ROOT.
+pub(super) fn relative(path: &Path) -> PathBuf {
+    let rel: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir))
+        .collect();
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    }
+}
+
+/// Open a path inside the root without leaving it, whatever symlinks the image holds.
+pub(super) fn open_in_root(
+    root: BorrowedFd,
+    path: &Path,
+    flags: OFlag,
+    resolve: ResolveFlag,
+) -> nix::Result<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(resolve | ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(root, &relative(path), how)
+}
+
+/// mkdir -p inside the root; returns an O_PATH fd of the directory. A dangling symlink on
+/// the way is followed, inside the root, and its target created.
+pub(super) fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let open = |p: &Path| open_in_root(root, p, flags, ResolveFlag::empty());
+    let mut cur = open(Path::new(".")).ctx(|| "open the rootfs")?;
+    let mut sofar = PathBuf::new();
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = relative(path)
+        .components()
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    let mut links = 0;
+    while let Some(comp) = todo.pop_front() {
+        let next = sofar.join(&comp);
+        match open(&next) {
+            Ok(fd) => {
+                (cur, sofar) = (fd, next);
+                continue;
+            }
+            Err(nix::errno::Errno::ENOENT) => {}
+            Err(e) => {
+                return Err(Error::os(
+                    format!("open {} in the rootfs", next.display()),
+                    e,
+                ))
+            }
+        }
+        match mkdirat(
+            cur.as_fd(),
+            comp.as_os_str(),
+            Mode::from_bits_truncate(0o755),
+        ) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EEXIST) => {
+                // Something is there that does not resolve: a dangling symlink.
+                let target = nix::fcntl::readlinkat(cur.as_fd(), comp.as_os_str())
+                    .ctx(|| format!("open {} in the rootfs", next.display()))?;
+                links += 1;
+                if links > 40 {
+                    return Err(Error::os(
+                        format!("resolve {} in the rootfs", path.display()),
+                        nix::errno::Errno::ELOOP,
+                    ));
+                }
+                let target = PathBuf::from(target);
+                if target.is_absolute() {
+                    (cur, sofar) = (
+                        open(Path::new(".")).ctx(|| "open the rootfs")?,
+                        PathBuf::new(),
+                    );
+                }
+                for c in relative(&target).components().rev() {
+                    todo.push_front(c.as_os_str().to_owned());
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(Error::os(
+                    format!("mkdir {} in the rootfs", next.display()),
+                    e,
+                ))
+            }
+        }
+        cur = open(&next).ctx(|| format!("open {} in the rootfs", next.display()))?;
+        sofar = next;
+    }
+    Ok(cur)
+}
+
+/// Make an empty file (a bind mount target) inside the root; returns an O_PATH fd.
+pub(super) fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let rel = relative(path);
+    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
+    let name = rel
+        .file_name()
+        .ok_or_else(|| Error::msg(format!("{} has no file name", path.display())))?;
+    match openat(
+        parent.as_fd(),
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    ) {
+        Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => {
+            return Err(Error::os(
+                format!("create {} in the rootfs", rel.display()),
+                e,
+            ))
+        }
+    }
+    open_in_root(root, &rel, OFlag::O_PATH, ResolveFlag::empty())
+        .ctx(|| format!("open {} in the rootfs", rel.display()))
+}
+
+/// The magic-link path through which mount(2) reaches an fd's file.
+pub(super) fn fd_path(fd: &OwnedFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// After mounting on a path, an fd of the path (followed through the new mount).
+pub(super) fn reopen(root: BorrowedFd, dest: &Path) -> Result<OwnedFd> {
+    open_in_root(root, dest, OFlag::O_PATH, ResolveFlag::empty())
+        .ctx(|| format!("reopen {} after mounting", dest.display()))
+}
+
+/// Flags a user namespace may not clear on a remount; they must be repeated.
+pub(super) fn locked_flags(path: &str) -> MsFlags {
+    let keep = MsFlags::MS_RDONLY
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC
+        | MsFlags::MS_NOATIME
+        | MsFlags::MS_NODIRATIME
+        | MsFlags::MS_RELATIME;
+    nix::sys::statvfs::statvfs(path)
+        .map(|s| MsFlags::from_bits_truncate(s.flags().bits() as _) & keep)
+        .unwrap_or(MsFlags::empty())
+}
+
+/// Bind-remount with new flags, repeating locked flags if the kernel insists.
+pub(super) fn remount(target: &Path, flags: MsFlags) -> Result<()> {
+    let flags = flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    let t = target.to_string_lossy();
+    match mount(NONE, t.as_ref(), NONE, flags, NONE) {
+        Err(nix::errno::Errno::EPERM) => {
+            mount(NONE, t.as_ref(), NONE, flags | locked_flags(&t), NONE)
+        }
+        other => other,
+    }
+    .ctx(|| format!("remount {} with {flags:?}", target.display()))
+}
