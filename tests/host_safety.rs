@@ -11,6 +11,14 @@ use std::process::{Child, Command, Stdio};
 use common::*;
 use serde_json::json;
 
+/// The container shares brig's pid namespace: only its cgroup knows its processes.
+fn without_pid_namespace(c: &mut Ctx) {
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+}
+
 /// Point one of the spec's namespaces at a path (joining it).
 fn join_namespace(c: &mut Ctx, typ: &str, path: &str) {
     for ns in c.config["linux"]["namespaces"].as_array_mut().unwrap() {
@@ -144,14 +152,7 @@ fn no_pivot_never_unmounts_the_hosts_mounts() {
         let mut c = Ctx::new("host-nopivot");
         c.config["linux"]["rootfsPropagation"] = json!(propagation);
         c.set_args(&["true"]);
-        c.write_config();
-        let out = c
-            .cmd()
-            .args(["run", "--no-pivot", "--bundle"])
-            .arg(&c.bundle)
-            .arg(&c.id)
-            .output()
-            .unwrap();
+        let out = c.run_with(&["--no-pivot"]);
         assert!(out.status.success(), "{propagation}: {}", stderr(&out));
         assert_eq!(
             host_mounts_under(&shared.0),
@@ -308,10 +309,7 @@ fn host_processes_in_the_containers_cgroup_are_never_killed() {
     for own_pid_ns in [false, true] {
         let mut c = Ctx::new("host-procs");
         if !own_pid_ns {
-            c.config["linux"]["namespaces"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|n| n["type"] != "pid");
+            without_pid_namespace(&mut c);
         }
         let mut host = HostProcessInCgroup::new(&c);
         c.set_args(&["sh", "-c", "sleep 60 & sleep 60"]);
@@ -365,10 +363,7 @@ fn delete_removes_cgroups_the_container_made_and_their_processes() {
     for own_pid_ns in [false, true] {
         let mut c = Ctx::new("host-subcg");
         if !own_pid_ns {
-            c.config["linux"]["namespaces"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|n| n["type"] != "pid");
+            without_pid_namespace(&mut c);
         }
         c.set_args(&["sleep", "60"]);
         c.run_detached();

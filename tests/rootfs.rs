@@ -233,14 +233,7 @@ fn no_pivot_still_jails_the_process() {
         "--try-read",
         "/etc/os-release",
     ]);
-    c.write_config();
-    let out = c
-        .cmd()
-        .args(["run", "--no-pivot", "--bundle"])
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .output()
-        .unwrap();
+    let out = c.run_with(&["--no-pivot"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(r["readable"]["/etc/os-release"]["content"]

@@ -283,6 +283,24 @@ fn a_planted_dev_null_is_never_used_for_masking() {
     }
 }
 
+/// A private rootfs whose own /dev is used (the spec's /dev tmpfs left out), holding a real
+/// /dev/null; returns that /dev on the host, for a test to plant entries in.
+fn image_dev_without_tmpfs(c: &mut Ctx) -> std::path::PathBuf {
+    let dev = c.private_rootfs().join("dev");
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/dev");
+    let status = std::process::Command::new("mknod")
+        .args(["-m", "666"])
+        .arg(dev.join("null"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dev
+}
+
 /// CVE-2025-52565: the pty slave brig binds onto /dev/console and hands to the process is
 /// the master's own peer (TIOCGPTPEER), never a path. Here the image's /dev/pts/ptmx leads
 /// to the real devpts (mounted at /dev/pts2) while /dev/pts/0 is a symlink to the kernel's
@@ -295,20 +313,11 @@ fn a_planted_dev_null_is_never_used_for_masking() {
 fn the_console_is_the_ptys_own_peer_not_a_path() {
     use std::os::unix::net::UnixListener;
     let mut c = Ctx::new("sec-console");
-    let rootfs = c.private_rootfs();
+    let dev = image_dev_without_tmpfs(&mut c);
     let mounts = c.config["mounts"].as_array_mut().unwrap();
-    mounts.retain(|m| m["destination"] != "/dev");
     for m in mounts.iter_mut().filter(|m| m["destination"] == "/dev/pts") {
         m["destination"] = json!("/dev/pts2");
     }
-    let dev = rootfs.join("dev");
-    let status = std::process::Command::new("mknod")
-        .args(["-m", "666"])
-        .arg(dev.join("null"))
-        .args(["c", "1", "3"])
-        .status()
-        .unwrap();
-    assert!(status.success());
     std::fs::create_dir_all(dev.join("pts")).unwrap();
     std::os::unix::fs::symlink("/dev/pts2/ptmx", dev.join("pts/ptmx")).unwrap();
     std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", dev.join("pts/0")).unwrap();
@@ -723,22 +732,10 @@ fn a_dev_console_symlink_never_reaches_the_host_file() {
     use std::os::unix::fs::MetadataExt;
     use std::os::unix::net::UnixListener;
     let mut c = Ctx::new("sec-console-link");
-    let rootfs = c.private_rootfs();
+    let dev = image_dev_without_tmpfs(&mut c);
     let host_file = c.base.join("host-console");
     std::fs::write(&host_file, "host\n").unwrap();
     let before = std::fs::metadata(&host_file).unwrap();
-    c.config["mounts"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|m| m["destination"] != "/dev");
-    let dev = rootfs.join("dev");
-    let status = std::process::Command::new("mknod")
-        .args(["-m", "666"])
-        .arg(dev.join("null"))
-        .args(["c", "1", "3"])
-        .status()
-        .unwrap();
-    assert!(status.success());
     std::os::unix::fs::symlink(&host_file, dev.join("console")).unwrap();
     c.config["process"]["terminal"] = json!(true);
     c.set_args(&["sh", "-c", "echo written > /dev/console"]);

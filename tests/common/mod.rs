@@ -290,9 +290,16 @@ impl Ctx {
 
     /// `brig run` in the foreground, stdout captured.
     pub fn run(&self) -> Output {
+        self.run_with(&[])
+    }
+
+    /// `brig run FLAGS --bundle B ID` in the foreground (config written), output captured.
+    pub fn run_with(&self, flags: &[&str]) -> Output {
         self.write_config();
         self.cmd()
-            .args(["run", "--bundle"])
+            .arg("run")
+            .args(flags)
+            .arg("--bundle")
             .arg(&self.bundle)
             .arg(&self.id)
             .output()

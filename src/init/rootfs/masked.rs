@@ -1,7 +1,7 @@
 //! `linux.maskedPaths` and `linux.readonlyPaths`: masked with a /dev/null verified to be
 //! the null device, or an empty read-only tmpfs; read-only with their submounts.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::{OFlag, ResolveFlag};
@@ -41,15 +41,8 @@ pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
     }
     let root = open_dir(Path::new("/"))?;
     for p in paths {
-        let fd = match open_in_root(
-            root.as_fd(),
-            Path::new(p),
-            OFlag::O_PATH | OFlag::O_NOFOLLOW,
-            ResolveFlag::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(nix::errno::Errno::ENOENT) => continue,
-            Err(e) => return Err(Error::os(format!("open masked path {p}"), e)),
+        let Some(fd) = open_listed(root.as_fd(), p, "masked")? else {
+            continue;
         };
         let is_dir = fstat(&fd)
             .is_ok_and(|s| SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR);
@@ -82,15 +75,8 @@ pub(super) fn readonly_paths(paths: &[String]) -> Result<()> {
     }
     let root = open_dir(Path::new("/"))?;
     for p in paths {
-        let fd = match open_in_root(
-            root.as_fd(),
-            Path::new(p),
-            OFlag::O_PATH | OFlag::O_NOFOLLOW,
-            ResolveFlag::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(nix::errno::Errno::ENOENT) => continue,
-            Err(e) => return Err(Error::os(format!("open read-only path {p}"), e)),
+        let Some(fd) = open_listed(root.as_fd(), p, "read-only")? else {
+            continue;
         };
         mount(
             Some(fd_path(&fd).as_str()),
@@ -109,4 +95,19 @@ pub(super) fn readonly_paths(paths: &[String]) -> Result<()> {
         .ctx(|| format!("make {p} read-only"))?;
     }
     Ok(())
+}
+
+/// A listed path, opened inside the root without following a final symlink; None when the
+/// image has nothing there (runc skips it too).
+fn open_listed(root: BorrowedFd, path: &str, list: &str) -> Result<Option<OwnedFd>> {
+    match open_in_root(
+        root,
+        Path::new(path),
+        OFlag::O_PATH | OFlag::O_NOFOLLOW,
+        ResolveFlag::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(nix::errno::Errno::ENOENT) => Ok(None),
+        Err(e) => Err(Error::os(format!("open {list} path {path}"), e)),
+    }
 }
