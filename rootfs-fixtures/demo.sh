@@ -14,6 +14,7 @@ import json, sys
 path, rootfs, cid = sys.argv[1:]
 c = json.load(open(path))
 c["root"]["path"] = rootfs
+c["process"]["terminal"] = False
 c["linux"]["cgroupsPath"] = "/brig-" + cid
 c["process"]["args"] = ["sh", "-c",
     "echo \"hostname: $(hostname)\"; echo; ps; echo; echo 'container namespaces:'; "

@@ -16,12 +16,14 @@ fn flag(name: &'static str, help: &'static str) -> Arg {
         .action(ArgAction::Set)
 }
 
-/// A flag that takes a value.
+/// A flag that takes a value. As in urfave/cli, the next argument is the value even when
+/// it starts with a dash (`update --memory -1`, `--cpu-quota -1`).
 fn opt(name: &'static str, help: &'static str) -> Arg {
     Arg::new(name)
         .long(name)
         .help(help)
         .num_args(1)
+        .allow_hyphen_values(true)
         .action(ArgAction::Set)
 }
 

@@ -579,3 +579,29 @@ fn update_from_stdin(c: &Ctx, json: &[u8]) -> std::process::Output {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), json).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// runc's flag parser takes a dash-led value after a flag: `update --memory -1` (and with
+/// `=`) lifts the limits, as runc users write it.
+///
+/// Checked against a broken brig: without `allow_hyphen_values` on the flags, clap refused
+/// `-1` ("unexpected argument") and the test failed.
+#[test]
+fn update_takes_negative_numbers_as_values() {
+    let mut c = Ctx::new("cg-update-neg");
+    c.set_args(&["sleep", "60"]);
+    c.config["linux"]["resources"]["memory"] = json!({"limit": 67108864});
+    c.config["linux"]["resources"]["cpu"] = json!({"quota": 20000, "period": 100000});
+    c.run_detached();
+    c.brig_ok(&["update", "--memory", "-1", "--cpu-quota", "-1", &c.id]);
+    let unlimited = read_cg(&c, "memory", "memory.limit_in_bytes", "memory.max");
+    assert!(unlimited == "max" || unlimited.len() > 15, "{unlimited}");
+    if cgroup_v2() {
+        assert_eq!(read_cg(&c, "cpu", "", "cpu.max"), "max 100000");
+    } else {
+        assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "-1");
+    }
+    c.brig_ok(&["update", "--pids-limit=-1", &c.id]);
+    assert_eq!(read_cg(&c, "pids", "pids.max", "pids.max"), "max");
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}

@@ -337,3 +337,51 @@ fn pid_reuse_is_not_mistaken_for_the_container() {
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
     c.assert_clean();
 }
+
+/// `kill ID 0` asks whether the init is there (as runc): 0 while it runs, an error once
+/// it is gone. `kill --all` of a stopped container succeeds and kills what it left in
+/// its cgroup: containerd's shim calls it once the init has exited, for every container
+/// without a pid namespace of its own, and the leftovers hold its log pipes.
+///
+/// Checked against a broken brig: signal 0 was refused ("unknown signal") and `kill
+/// --all` of the stopped container said "container not running", leaving the sleep; the
+/// test failed.
+#[test]
+fn kill_zero_and_kill_all_of_a_stopped_container_act_as_runc() {
+    let mut c = Ctx::new("lc-kill-all-stopped");
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    c.brig_ok(&["kill", &c.id, "0"]);
+    c.brig_ok(&["delete", "--force", &c.id]);
+    let out = c.brig(&["kill", &c.id, "0"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // The init leaves a sleep behind in the container's cgroup and exits.
+    c.set_args(&["sh", "-c", "sleep 60 & exit 0"]);
+    c.run_detached();
+    c.wait_status("stopped");
+    let procs = |c: &Ctx| -> Vec<i32> {
+        let out = c.brig_ok(&["ps", "--format", "json", &c.id]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(procs(&c).len(), 1, "the sleep the init left");
+    let out = c.brig(&["kill", &c.id, "0"]);
+    assert_eq!(out.status.code(), Some(1), "a stopped container's init");
+    c.brig_ok(&["kill", "--all", &c.id, "KILL"]);
+    for _ in 0..200 {
+        if procs(&c).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        procs(&c).is_empty(),
+        "what the stopped container left is alive"
+    );
+    c.brig_ok(&["delete", &c.id]);
+    c.assert_clean();
+}

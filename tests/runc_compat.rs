@@ -100,3 +100,44 @@ fn brig_and_runc_agree_on_the_lifecycle() {
     b.assert_clean();
     r.assert_clean();
 }
+
+/// `brig spec` and `brig spec --rootless` write runc's default configs field for field;
+/// only `hostname` and `ociVersion` may differ. (Compared with the installed runc's own
+/// `spec`, as JSON values: key order and whitespace aside.)
+#[test]
+fn spec_writes_runcs_default_config() {
+    let Some(runc) = runc() else {
+        eprintln!("runc is not installed: skipped");
+        return;
+    };
+    let c = Ctx::new("compat-spec");
+    for flags in [&[][..], &["--rootless"][..]] {
+        let config = |binary: &str, name: &str| -> Value {
+            let dir = c.base.join(format!("{name}{}", flags.len()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = Command::new(binary)
+                .arg("spec")
+                .args(flags)
+                .arg("--bundle")
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{binary} spec {flags:?}: {}",
+                stderr(&out)
+            );
+            let mut v: Value =
+                serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+            let obj = v.as_object_mut().unwrap();
+            obj.remove("hostname");
+            obj.remove("ociVersion");
+            v
+        };
+        assert_eq!(
+            config(BRIG, "brig"),
+            config(runc, "runc"),
+            "spec {flags:?} differs from runc's"
+        );
+    }
+}

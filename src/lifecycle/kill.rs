@@ -13,7 +13,8 @@ use crate::support::sys;
 /// Parse a signal as runc does: a number, or a name with or without SIG, any case.
 pub fn parse_signal(raw: &str) -> Result<i32> {
     if let Ok(n) = raw.parse::<i32>() {
-        if (1..=64).contains(&n) {
+        // 0 sends nothing and asks whether the process is there (`kill ID 0`, as runc).
+        if (0..=64).contains(&n) {
             return Ok(n);
         }
         return Err(Error::msg(format!("unknown signal {raw:?}")));
@@ -80,9 +81,30 @@ pub fn kill(root: &StateRoot, id: &str, signal_name: &str, all: bool) -> Result<
     let sig = parse_signal(signal_name)?;
     let state = root.peek(id)?;
     if status::status(&root.dir().join(id), &state) == status::Status::Stopped {
-        return Err(Error::NotRunning);
+        if !all {
+            return Err(Error::NotRunning);
+        }
+        // As runc: `kill --all` of a stopped container signals what is left in its cgroup
+        // (containerd's shim calls it once the init is gone, for every container without a
+        // pid namespace of its own), and succeeds.
+        return signal_leftovers(&state, sig);
     }
     signal(&state, sig, all)
+}
+
+/// The processes a stopped container left (none when its pid namespace went with it).
+fn signal_leftovers(state: &SavedState, sig: i32) -> Result<()> {
+    if state.own_pid_ns || state.cgroup.dirs.is_empty() {
+        return Ok(());
+    }
+    // A cgroup already gone holds nothing.
+    for pid in processes(state).unwrap_or_default() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::try_from(sig).ok(),
+        );
+    }
+    Ok(())
 }
 
 /// Send a signal to the init, or with `all` to every process of the container. A SIGKILL
@@ -222,6 +244,7 @@ mod tests {
             parse_signal("NOSIG").unwrap_err().to_string(),
             "unknown signal \"NOSIG\""
         );
-        assert!(parse_signal("0").is_err());
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        assert!(parse_signal("65").is_err());
     }
 }

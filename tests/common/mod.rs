@@ -97,6 +97,8 @@ impl Ctx {
             serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
         let cgroup = format!("/brig-test-{id}");
         config["root"]["path"] = json!(fixture_rootfs());
+        // runc's default asks for a terminal; tests that want one say so.
+        config["process"]["terminal"] = json!(false);
         config["process"]["args"] = json!(["probe"]);
         config["linux"]["cgroupsPath"] = json!(cgroup);
         Ctx {
@@ -143,6 +145,7 @@ impl Ctx {
         c.config =
             serde_json::from_slice(&std::fs::read(c.bundle.join("config.json")).unwrap()).unwrap();
         c.config["root"]["path"] = json!(rootfs);
+        c.config["process"]["terminal"] = json!(false);
         c.config["process"]["args"] = json!(["probe"]);
         c.config["linux"]["cgroupsPath"] = json!(c.cgroup);
         c
