@@ -15,12 +15,16 @@ fn main() {
         .collect();
     let mut cmd = cli::command_for(&argv);
     let argv = cli::normalise(argv, &cmd);
+    let program = cli::help::program_name(&argv[0]).to_string();
+    if let Some(topic) = cli::help::requested(&argv, &cmd) {
+        help(&program, topic);
+    }
     let matches = match cmd.try_get_matches_from_mut(&argv) {
         Ok(m) => m,
         Err(e) => usage_error(e, cmd, &argv),
     };
     if matches.get_flag("version") {
-        print!("{}", version());
+        print!("{}", cli::help::version(&program));
         return;
     }
     let format = match matches.str("log-format") {
@@ -32,7 +36,12 @@ fn main() {
         format,
         matches.bool("debug"),
     ) {
-        eprintln!("brig: open log file: {e}");
+        // The error still reaches the caller, on stderr in the format it asked for.
+        let _ = logging::init(None, format, false);
+        logging::fatal(&format!(
+            "open log file {}: {e}",
+            matches.str("log").unwrap_or_default()
+        ));
         std::process::exit(1);
     }
     // `exec` runs from a read-only image of brig (CVE-2019-5736; security/exe.rs); `create`
@@ -83,11 +92,26 @@ fn usage_error(e: clap::Error, cmd: clap::Command, argv: &[String]) -> ! {
     std::process::exit(1);
 }
 
-fn version() -> String {
-    format!(
-        "brig version {}\ncommit: {}\nspec: {}\n",
-        env!("CARGO_PKG_VERSION"),
-        env!("BRIG_COMMIT"),
-        brig::spec::OCI_VERSION
-    )
+/// Help in runc's layout, under the name brig was run as; runc's answer and exit status 3
+/// for a command that does not exist.
+fn help(program: &str, topic: cli::help::Topic) -> ! {
+    use cli::help::Topic;
+    let text = match topic {
+        Topic::Program => cli::help::program(program, &cli::command()),
+        Topic::Command(name) => {
+            let root = cli::command();
+            let cmd = root.find_subcommand(name).expect("a listed command");
+            cli::help::command(program, cmd)
+        }
+        Topic::Unknown(name) => {
+            let _ = logging::init(None, logging::Format::Text, false);
+            logging::log(
+                logging::Level::Error,
+                &format!("No help topic for '{name}'"),
+            );
+            std::process::exit(3);
+        }
+    };
+    print!("{text}");
+    std::process::exit(0)
 }

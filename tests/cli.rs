@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::*;
 use serde_json::Value;
 
@@ -160,4 +162,109 @@ fn list_of_an_empty_root() {
         "null"
     );
     assert_eq!(stdout(&c.brig(&["list"])).lines().count(), 1);
+}
+
+/// Help in runc's layout (urfave/cli's sections), every command and flag listed as parsed;
+/// `foo -h` answers as runc ("No help topic", exit 3); the program answers to the name it
+/// was run as, so a `runc` symlink to brig prints `runc version …`.
+///
+/// Checked against a broken brig: with clap's own help (as before), `--help` had no
+/// `GLOBAL OPTIONS:` and `foo -h` exited 1 ("unrecognized subcommand"); the test failed.
+#[test]
+fn help_and_version_in_runcs_layout_under_the_name_run_as() {
+    let run = |args: &[&str]| Command::new(BRIG).args(args).output().unwrap();
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for section in [
+        "NAME:\n",
+        "USAGE:\n",
+        "VERSION:\n",
+        "COMMANDS:\n",
+        "GLOBAL OPTIONS:\n",
+    ] {
+        assert!(text.contains(section), "{section}: {text}");
+    }
+    for command in [
+        "create", "run", "exec", "kill", "delete", "update", "help, h",
+    ] {
+        assert!(
+            text.contains(&format!("\n   {command} ")),
+            "{command}: {text}"
+        );
+    }
+    for flag in [
+        "--root value",
+        "--log-format value",
+        "--systemd-cgroup",
+        "--version, -v",
+    ] {
+        assert!(text.contains(flag), "{flag}: {text}");
+    }
+    for args in [
+        &["create", "--help"][..],
+        &["help", "create"][..],
+        &["create", "-h"][..],
+    ] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}");
+        let text = stdout(&out);
+        assert!(text.starts_with("NAME:\n   brig create - "), "{text}");
+        for flag in [
+            "--bundle value, -b value",
+            "--console-socket value",
+            "--no-pivot",
+            "--preserve-fds value",
+        ] {
+            assert!(text.contains(flag), "{args:?} {flag}: {text}");
+        }
+    }
+    let out = run(&["foo", "-h"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("No help topic for 'foo'"),
+        "{}",
+        stderr(&out)
+    );
+
+    let dir = std::env::temp_dir().join(format!("brig-cli-name-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runc = dir.join("runc");
+    let _ = std::fs::remove_file(&runc);
+    std::os::unix::fs::symlink(BRIG, &runc).unwrap();
+    let out = Command::new(&runc).arg("--version").output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("runc version "), "{text}");
+    assert!(lines[1].starts_with("commit: "), "{text}");
+    assert!(lines[2].starts_with("spec: "), "{text}");
+    assert!(lines[3].starts_with("libseccomp: 2."), "{text}");
+}
+
+/// A `--log` that cannot be opened still reports, on stderr, in the format asked for:
+/// containerd and conmon parse JSON lines.
+#[test]
+fn a_log_file_that_cannot_be_opened_is_reported_as_a_json_line() {
+    let out = Command::new(BRIG)
+        .args([
+            "--log",
+            "/nonexistent-dir/log.json",
+            "--log-format",
+            "json",
+            "state",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line: Value = serde_json::from_str(stderr(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(
+        line["msg"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent-dir/log.json"),
+        "{line}"
+    );
 }

@@ -646,6 +646,13 @@ fn supported_archs() -> Vec<&'static str> {
         .collect()
 }
 
+/// The libseccomp linked into brig, as `--version` prints it ("2.5.4").
+pub fn library_version() -> String {
+    libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! The command line: clap definitions mirroring runc's, and the argv normaliser that lets
 //! clap accept urfave/cli's spellings (`-root`, `-root=DIR`, `--detach=false`).
 
+pub mod help;
+
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 /// A boolean flag written `--x`, `-x`, or `--x=true|false` (never `--x false`, as in runc).
@@ -183,17 +185,15 @@ const SUBCOMMANDS: &[Subcommand] = &[
                 "disable the use of the subreaper used to reap reparented processes",
             ))
     }),
-    (
-        "start",
-        "executes the user defined process in a created container",
-        |c| c.arg(id_arg()),
-    ),
-    ("state", "output the state of a container", |c| {
+    ("start", "start the process of a created container", |c| {
+        c.arg(id_arg())
+    }),
+    ("state", "print the state of a container", |c| {
         c.arg(id_arg())
     }),
     (
         "kill",
-        "kill sends the specified signal (default: SIGTERM) to the container's init process",
+        "send a signal (SIGTERM unless given) to the container's init, or to all its processes",
         |c| {
             c.arg(
                 flag(
@@ -210,84 +210,58 @@ const SUBCOMMANDS: &[Subcommand] = &[
             )
         },
     ),
-    (
-        "delete",
-        "delete any resources held by the container often used with detached container",
-        |c| {
-            c.arg(
-                flag(
-                    "force",
-                    "forcibly deletes the container if it is still running (uses SIGKILL)",
-                )
-                .short('f'),
+    ("delete", "delete a container and all it holds", |c| {
+        c.arg(
+            flag(
+                "force",
+                "forcibly deletes the container if it is still running (uses SIGKILL)",
             )
-            .arg(id_arg())
-        },
-    ),
-    (
-        "list",
-        "lists containers started by brig with the given root",
-        |c| {
-            c.arg(format_arg())
-                .arg(flag("quiet", "display only container IDs").short('q'))
-        },
-    ),
-    ("spec", "create a new specification file", |c| {
+            .short('f'),
+        )
+        .arg(id_arg())
+    }),
+    ("list", "list the containers in the state root", |c| {
+        c.arg(format_arg())
+            .arg(flag("quiet", "display only container IDs").short('q'))
+    }),
+    ("spec", "write a default config.json", |c| {
         c.arg(opt("bundle", "path to the root of the bundle directory").short('b'))
             .arg(flag(
                 "rootless",
                 "generate a configuration for a rootless container",
             ))
     }),
-    ("features", "show the enabled features", |c| c),
-    (
-        "exec",
-        "execute new process inside the container",
-        exec_args,
-    ),
-    (
-        "ps",
-        "ps displays the processes running inside a container",
-        |c| {
-            c.arg(format_arg()).arg(id_arg()).arg(
-                Arg::new("ps-args")
-                    .num_args(0..)
-                    .allow_hyphen_values(true)
-                    .trailing_var_arg(true)
-                    .help("arguments for ps(1), default -ef"),
-            )
-        },
-    ),
-    (
-        "pause",
-        "pause suspends all processes inside the container",
-        |c| c.arg(id_arg()),
-    ),
-    (
-        "resume",
-        "resumes all processes that have been previously paused",
-        |c| c.arg(id_arg()),
-    ),
+    ("features", "print what this build supports", |c| c),
+    ("exec", "run another process inside a container", exec_args),
+    ("ps", "list the processes of a container", |c| {
+        c.arg(format_arg()).arg(id_arg()).arg(
+            Arg::new("ps-args")
+                .num_args(0..)
+                .allow_hyphen_values(true)
+                .trailing_var_arg(true)
+                .help("arguments for ps(1), default -ef"),
+        )
+    }),
+    ("pause", "freeze every process of a container", |c| {
+        c.arg(id_arg())
+    }),
+    ("resume", "thaw a paused container", |c| c.arg(id_arg())),
     (
         "update",
-        "update container resource constraints",
+        "change the resource limits of a container",
         update_args,
     ),
     (
         "events",
-        "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+        "print resource usage and OOM events of a container",
         |c| {
             c.arg(opt("interval", "set the stats collection interval").default_value("5s"))
                 .arg(flag("stats", "display the container's stats then exit"))
                 .arg(id_arg())
         },
     ),
-    ("checkpoint", "checkpoint a running container", later),
-    (
-        "restore",
-        "restore a container from a previous checkpoint",
-        later,
-    ),
+    ("checkpoint", "save a running container to disk", later),
+    ("restore", "bring a container back from a checkpoint", later),
 ];
 
 /// The whole command line definition.
