@@ -960,7 +960,7 @@ fn corpus() -> Vec<Case> {
             );
             with_root(c, &["exec", "--process", &p, h])
         }),
-        exec("exec-process-fifo", "not a regular file", |c, h| {
+        exec("exec-process-fifo", "no writer sent anything within 5s", |c, h| {
             let p = c.base.join("process.json");
             mkfifo(&p);
             with_root(c, &["exec", "--process", &p.display().to_string(), h])

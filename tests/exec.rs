@@ -263,3 +263,30 @@ fn exec_gets_the_containers_seccomp_filter_and_user_namespace() {
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
     c.assert_clean();
 }
+
+/// `exec -p` takes what runc takes: a process.json from a pipe (`-p /dev/fd/3`, bash's
+/// `<(…)`), and one without `user`, which runs as root (runc's zero value).
+///
+/// Checked against a broken brig: with process files read only as regular files (as
+/// before), the pipe was "not a regular file", and the missing `user` was refused by
+/// oci-spec; the test failed.
+#[test]
+fn exec_reads_a_process_json_from_a_pipe_and_defaults_the_user() {
+    let c = running("ex-process-pipe");
+    let process = json!({"args": ["probe"], "cwd": "/", "env": ["PATH=/bin"]}).to_string();
+    let script = format!(
+        "exec 3< <(printf '%s' '{process}'); exec {BRIG} --root {} exec -p /dev/fd/3 {}",
+        c.root.display(),
+        c.id
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["uid"]["effective"], 0);
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}

@@ -120,7 +120,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
 fn build_process(base: Process, o: &ExecOptions) -> Result<Process> {
     let mut p = match o.process_file {
         Some(path) => {
-            let bytes = crate::spec::read_regular(path)?;
+            let bytes = with_default_user(crate::spec::read_stream(path)?);
             crate::spec::deserialize_lenient::<Process>(&bytes, "/capabilities").map_err(|e| {
                 Error::msg(match e {
                     Lenient::Field(e) => format!("{}: {}: {}", path.display(), e.path(), e.inner()),
@@ -246,4 +246,18 @@ fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
     }
     p.set_capabilities(Some(caps));
     Ok(())
+}
+
+/// A process.json without `user` runs as root, as runc's (its `user` is a plain struct
+/// whose zero value is 0:0); oci-spec would refuse it as missing. Bytes that are not a
+/// JSON object are left for the parser to name the problem.
+fn with_default_user(bytes: Vec<u8>) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(mut doc)) = serde_json::from_slice(&bytes) else {
+        return bytes;
+    };
+    if doc.contains_key("user") {
+        return bytes;
+    }
+    doc.insert("user".into(), serde_json::json!({"uid": 0, "gid": 0}));
+    serde_json::to_vec(&doc).unwrap_or(bytes)
 }

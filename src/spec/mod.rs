@@ -104,6 +104,71 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// How long `read_stream` waits for a pipe's writer to say something.
+const PIPE_WAIT_MS: u16 = 5_000;
+/// The most of a process.json brig reads.
+const STREAM_MAX: usize = 16 << 20;
+
+/// Read a JSON document a caller hands us as a file or a pipe (`exec -p /dev/fd/3`,
+/// `exec -p <(...)`, a named fifo), as runc takes it. A regular file is read as is; a pipe
+/// until its writer closes it, waiting at most 5 s for each piece, so a fifo nobody writes
+/// never hangs brig. A device or a directory is refused.
+pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let step = || format!("open {}", path.display());
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| Error::os(step(), e))?;
+    let kind = f.metadata().map_err(|e| Error::os(step(), e))?.file_type();
+    if kind.is_file() {
+        return read_regular(path);
+    }
+    if !(kind.is_fifo() || kind.is_socket()) {
+        return Err(Error::msg(format!(
+            "{}: not a regular file or a pipe",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) if bytes.len() + n > STREAM_MAX => {
+                return Err(Error::msg(format!(
+                    "{}: more than {} MiB",
+                    path.display(),
+                    STREAM_MAX >> 20
+                )))
+            }
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let mut fds = [nix::poll::PollFd::new(
+                    f.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(PIPE_WAIT_MS)) {
+                    Ok(0) => {
+                        return Err(Error::msg(format!(
+                            "{}: no writer sent anything within {}s",
+                            path.display(),
+                            PIPE_WAIT_MS / 1000
+                        )))
+                    }
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(Error::os(format!("wait for {}", path.display()), e)),
+                }
+            }
+            Err(e) => return Err(Error::os(format!("read {}", path.display()), e)),
+        }
+    }
+}
+
 /// Parse config.json bytes into the OCI types, naming the field on a type error.
 pub fn parse(bytes: &[u8]) -> Result<Spec> {
     // serde would fill the struct from an array's items in field order.
