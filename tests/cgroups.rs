@@ -605,3 +605,51 @@ fn update_takes_negative_numbers_as_values() {
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
 }
+
+/// A container's cgroup that exists frozen (left so by someone else) is refused at create
+/// and run with runc's words, before anything is made; the init would otherwise stop in
+/// it for good, and brig with it.
+///
+/// Checked against the previous brig by hand (`timeout 5 brig run -d` in a frozen v1
+/// cgroup): it hung until the timeout (exit 124); this brig exits 1 at once.
+#[test]
+fn a_frozen_cgroup_is_refused_as_runc_refuses_it() {
+    let c = Ctx::new("cg-frozen");
+    let (dir, file, frozen, thawed) = if cgroup_v2() {
+        (cg_path(&c, "", "", ""), "cgroup.freeze", "1", "0")
+    } else {
+        (
+            std::path::PathBuf::from(format!("/sys/fs/cgroup/freezer{}", c.cgroup)),
+            "freezer.state",
+            "FROZEN",
+            "THAWED",
+        )
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), frozen).unwrap();
+    struct Thaw(std::path::PathBuf, &'static str, &'static str);
+    impl Drop for Thaw {
+        fn drop(&mut self) {
+            let _ = std::fs::write(self.0.join(self.1), self.2);
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let _thaw = Thaw(dir, file, thawed);
+    for command in [&["run", "-d"][..], &["create"][..]] {
+        c.write_config();
+        let mut cmd = c.cmd();
+        cmd.args(command)
+            .arg("--bundle")
+            .arg(&c.bundle)
+            .arg(&c.id)
+            .stdout(std::process::Stdio::null());
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command:?}");
+        assert!(
+            stderr(&out).contains("container's cgroup unexpectedly frozen"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+        assert!(!c.root.join(&c.id).exists(), "{command:?}: state left");
+    }
+}

@@ -125,6 +125,9 @@ pub trait CgroupManager {
     fn update(&self, resources: &LinuxResources) -> Result<()>;
     /// Freeze or thaw every process of the container, returning once the kernel is done.
     fn freeze(&self, frozen: bool) -> Result<()>;
+    /// The container's cgroup exists and is frozen (a new container's must not be: its init
+    /// would stop there for good).
+    fn is_frozen(&self) -> bool;
     /// Remove the container's directories, the cgroups a container made below them first.
     /// A directory still holding processes (ones brig did not start) is left: returned.
     fn destroy(&self) -> Result<Vec<PathBuf>>;
@@ -160,6 +163,15 @@ pub fn for_new_container(
     let mut paths = manager.paths().clone();
     keep_permitted(&mut paths, own_v2_cgroup()?.as_deref());
     Ok(from_paths(&paths))
+}
+
+/// A new container's cgroup that exists frozen is refused before anything is made, as
+/// runc refuses it: the init would stop in it, and create with it.
+pub fn refuse_frozen(manager: &dyn CgroupManager) -> Result<()> {
+    if manager.is_frozen() {
+        return Err(Error::msg("container's cgroup unexpectedly frozen"));
+    }
+    Ok(())
 }
 
 /// The first resource the config sets, as (field, v2 controller); device rules do not

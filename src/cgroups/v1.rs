@@ -550,6 +550,12 @@ impl CgroupManager for Manager {
         read_pids_tree(self.procs_dir()?)
     }
 
+    fn is_frozen(&self) -> bool {
+        self.dir_of("freezer").is_some_and(|d| {
+            std::fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+        })
+    }
+
     fn thaw_tree(&self) {
         let Some(dir) = self.dir_of("freezer") else {
             return;

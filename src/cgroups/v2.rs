@@ -440,6 +440,12 @@ impl CgroupManager for Manager {
         read_pids_tree(self.dir()?)
     }
 
+    fn is_frozen(&self) -> bool {
+        self.dir().is_ok_and(|d| {
+            std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+        })
+    }
+
     fn thaw_tree(&self) {
         let Ok(dir) = self.dir() else {
             return;

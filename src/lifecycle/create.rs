@@ -68,6 +68,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         o.systemd_cgroup,
         o.rootless,
     )?;
+    cgroups::refuse_frozen(cgroup.as_ref())?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
     crash::point("create: config validated");
