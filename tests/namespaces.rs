@@ -217,3 +217,22 @@ fn time_offsets_shift_monotonic_and_boottime_inside() {
     }
     c.assert_clean();
 }
+
+/// A new network namespace gets its loopback up, as runc and crun do: ctr and hand-written
+/// bundles have no CNI plugin to do it. (/sys/class/net/lo/flags: 0x9 is UP|LOOPBACK.)
+///
+/// Checked against a broken brig: without `init::bring_loopback_up`, lo's flags read 0x8
+/// (down) and the test failed.
+#[test]
+fn a_new_network_namespace_has_its_loopback_up() {
+    let mut c = Ctx::new("ns-lo");
+    let r = c.probe(&["--try-read", "/sys/class/net/lo/flags"]);
+    let flags = r["readable"]["/sys/class/net/lo/flags"]["content"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .to_string();
+    let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "lo is up: {flags:#x}");
+    c.assert_clean();
+}

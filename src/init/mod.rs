@@ -141,6 +141,9 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     if cfg.namespaces.in_user_ns() {
         user::become_root_in_user_ns()?;
     }
+    if !cfg.exec && cfg.namespaces.new.contains(CloneFlags::CLONE_NEWNET) {
+        bring_loopback_up()?;
+    }
     let hooks_state = if cfg.exec {
         None
     } else {
@@ -371,6 +374,12 @@ fn join_session_keyring(id: &str) -> Result<()> {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
         other => other.ctx(|| "join a new session keyring"),
     }
+}
+
+/// A new network namespace starts with its loopback down; runc and crun bring it up, and
+/// callers without a CNI loopback plugin (ctr, hand-written bundles) rely on it.
+fn bring_loopback_up() -> Result<()> {
+    crate::support::sys::set_interface_up(c"lo").ctx(|| "set the loopback interface up")
 }
 
 fn set_hostname(cfg: &InitConfig) -> Result<()> {

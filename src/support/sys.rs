@@ -621,3 +621,32 @@ pub fn bpf_attach_cgroup_device(cgroup: BorrowedFd, prog: BorrowedFd) -> io::Res
     };
     check(ret).map(drop)
 }
+
+/// Set an interface up in the current network namespace (SIOCGIFFLAGS, then SIOCSIFFLAGS
+/// with IFF_UP added), through a datagram socket used for nothing else.
+pub fn set_interface_up(name: &CStr) -> io::Result<()> {
+    // SAFETY: socket(2) with constant arguments; the result is checked.
+    let sock =
+        check(
+            unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }
+                as libc::c_long,
+        )?;
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    let sock = unsafe { OwnedFd::from_raw_fd(sock as RawFd) };
+    // SAFETY: ifreq is plain data; all zeros is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.to_bytes();
+    if bytes.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: req is a valid ifreq naming the interface; the kernel fills its flags.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } as libc::c_long)?;
+    // SAFETY: SIOCGIFFLAGS just wrote the flags member of the union.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: req is a valid ifreq with the name and the new flags.
+    check(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } as libc::c_long)
+        .map(drop)
+}
