@@ -541,6 +541,24 @@ fn a_denied_device_cannot_be_opened() {
     let r = c.probe(&["--try-write", "/dev/kmsg"]);
     assert_eq!(r["writable"]["/dev/kmsg"]["ok"], true, "{r}");
     c.assert_clean();
+
+    // runc takes access letters it does not know ("rwa" acts as "rw"): a warning, and the
+    // rule applies. (Refused before: "only r, w and m are allowed".)
+    c.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"}
+    ]);
+    c.set_args(&["probe", "--try-write", "/dev/kmsg"]);
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("only r, w and m mean anything"),
+        "{}",
+        stderr(&out)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["writable"]["/dev/kmsg"]["ok"], true, "{r}");
+    c.assert_clean();
 }
 
 #[test]

@@ -205,3 +205,38 @@ fn a_hook_that_leaves_a_child_does_not_hold_up_the_container() {
         c.assert_clean();
     }
 }
+
+/// As runc: a createContainer hook works in the container's rootfs (it runs in the
+/// container's mount namespace, before pivot_root); with noNewPrivileges the seccomp
+/// filter is in place before the startContainer hooks run, which inherit it.
+///
+/// Checked against a broken brig: with the init's cwd kept for createContainer and the
+/// filter loaded right before execve (as before), the hook saw the caller's directory and
+/// startContainer reported "Seccomp: 0"; the test failed.
+#[test]
+fn container_hooks_run_in_the_rootfs_and_under_seccomp_as_runc() {
+    let mut c = Ctx::new("hk-order");
+    let host = c.base.join("hooks");
+    std::fs::create_dir_all(&host).unwrap();
+    let h = host.to_str().unwrap().to_string();
+    c.config["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/mnt", "type": "bind", "source": h, "options": ["bind"]}));
+    c.config["process"]["noNewPrivileges"] = json!(true);
+    c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["kexec_load"], "action": "SCMP_ACT_ERRNO"}]});
+    c.config["hooks"] = json!({
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {h}/cwd")]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c",
+            "grep Seccomp: /proc/self/status > /mnt/seccomp"]}],
+    });
+    c.set_args(&["true"]);
+    let out = c.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cwd = std::fs::read_to_string(host.join("cwd")).unwrap();
+    assert_eq!(cwd.trim(), fixture_rootfs().to_str().unwrap());
+    let seccomp = std::fs::read_to_string(host.join("seccomp")).unwrap();
+    assert_eq!(seccomp.split_whitespace().nth(1), Some("2"), "{seccomp}");
+    c.assert_clean();
+}

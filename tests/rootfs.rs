@@ -291,7 +291,7 @@ fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
     let rootfs = c.private_rootfs();
     std::fs::remove_dir(rootfs.join("proc")).unwrap();
     std::os::unix::fs::symlink("/tmp", rootfs.join("proc")).unwrap();
-    c.expect_create_error("symlink");
+    c.expect_create_error("must be mounted on ordinary directory");
 }
 
 #[test]
@@ -780,4 +780,26 @@ fn a_dev_that_is_a_symlink_to_a_host_path_is_refused() {
     std::os::unix::fs::symlink(&host_dir, rootfs.join("dev")).unwrap();
     c.expect_create_error("/dev");
     assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
+}
+
+/// runc lets a bind of a procfs stand at /proc (rootless setups with the host's pid
+/// namespace bind the host's /proc); a bind of anything else there stays refused.
+///
+/// Checked against a broken brig: /proc took only a fresh procfs ("/proc cannot be mounted
+/// as \"bind\""), so the run failed and the test with it.
+#[test]
+fn a_procfs_bound_over_proc_is_taken_as_runc_takes_it() {
+    let mut c = Ctx::new("fs-proc-bind");
+    for m in c.config["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/proc" {
+            *m = json!({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]});
+        }
+    }
+    let r = c.probe(&[]);
+    let proc = mount(&r, "/proc").expect("/proc mounted");
+    assert_eq!(proc["fstype"], "proc", "{proc}");
+    c.assert_clean();
+    c.config["mounts"][0] =
+        json!({"destination": "/proc", "type": "bind", "source": "/etc", "options": ["rbind"]});
+    c.expect_create_error("/proc cannot be mounted as \\\"bind\\\"");
 }

@@ -249,7 +249,7 @@ fn an_agent_that_is_not_listening_fails_create_and_leaves_nothing() {
     let path = c.base.join("nobody.sock");
     c.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
         "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
-    c.expect_create_error("seccomp agent at linux.seccomp.listenerPath");
+    c.expect_create_error("failed to connect with seccomp agent specified in the seccomp profile");
 }
 
 const FLAGS: [&str; 4] = [

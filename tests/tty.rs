@@ -174,3 +174,41 @@ fn exec_with_a_tty() {
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
     c.assert_clean();
 }
+
+/// The process's terminal belongs to its user, as runc makes it, so a non-root process can
+/// use its console (devpts gives it to the init, root, otherwise).
+///
+/// Checked against a broken brig: without `console::give_to`, /dev/console (the pty)
+/// was uid 0 for the uid-1000 process and the test failed.
+#[test]
+fn the_terminal_belongs_to_the_processs_user() {
+    let mut c = Ctx::new("tty-owner");
+    c.config["process"]["terminal"] = json!(true);
+    c.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    c.set_args(&["probe", "--stat", "/dev/console"]);
+    c.write_config();
+    let sock = c.base.join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    let out = c
+        .cmd()
+        .args(["create", "--console-socket"])
+        .arg(&sock)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut master = std::fs::File::from(receiver.join().unwrap());
+    c.brig_ok(&["start", &c.id]);
+    let text = read_until(&mut master, |t| t.contains("}\r\n") || t.ends_with('}'));
+    let r: Value =
+        serde_json::from_str(&text[text.find('{').unwrap()..=text.rfind('}').unwrap()]).unwrap();
+    assert_eq!(r["stat"]["/dev/console"]["uid"], 1000, "{}", r["stat"]);
+    c.wait_status("stopped");
+    c.brig_ok(&["delete", &c.id]);
+    c.assert_clean();
+}

@@ -62,20 +62,24 @@ pub fn default_allowed() -> Vec<DeviceRule> {
 pub fn rules(spec_rules: &[LinuxDeviceCgroup]) -> Vec<DeviceRule> {
     let mut out: Vec<DeviceRule> = spec_rules
         .iter()
-        .map(|d| DeviceRule {
-            allow: d.allow(),
-            kind: match d.typ() {
-                Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
-                Some(LinuxDeviceType::B) => 'b',
-                _ => 'a',
-            },
-            major: d.major(),
-            minor: d.minor(),
-            access: d
-                .access()
-                .clone()
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| "rwm".into()),
+        .filter_map(|d| {
+            // Letters other than r, w and m are dropped (spec::resources warns of them); a
+            // rule left with none grants and denies nothing.
+            let access: String = match d.access().as_deref().filter(|a| !a.is_empty()) {
+                None => "rwm".into(),
+                Some(a) => a.chars().filter(|c| "rwm".contains(*c)).collect(),
+            };
+            (!access.is_empty()).then(|| DeviceRule {
+                allow: d.allow(),
+                kind: match d.typ() {
+                    Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
+                    Some(LinuxDeviceType::B) => 'b',
+                    _ => 'a',
+                },
+                major: d.major(),
+                minor: d.minor(),
+                access,
+            })
         })
         .collect();
     out.extend(default_allowed());

@@ -54,3 +54,16 @@ pub fn send_master(socket: BorrowedFd, master: &OwnedFd) -> Result<()> {
 pub fn set_size(fd: BorrowedFd, rows: u16, cols: u16) -> Result<()> {
     sys::set_winsize(fd, rows, cols).ctx(|| "set the terminal size")
 }
+
+/// The terminal belongs to the process's user, as runc makes it (devpts gives it to the
+/// init, root): a non-root process can then use its own console. The group is left as
+/// devpts set it. A uid the kernel refuses here (unmapped, EINVAL) leaves it as it is.
+pub fn give_to(slave: &OwnedFd, uid: u32) -> Result<()> {
+    match nix::unistd::fchown(slave, Some(nix::unistd::Uid::from_raw(uid)), None) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::EPERM) => Ok(()),
+        Err(e) => Err(crate::support::error::Error::os(
+            "chown the terminal to the process's user",
+            e,
+        )),
+    }
+}

@@ -175,7 +175,7 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     // before a seccomp filter could refuse the open.
     crate::security::lsm::apply_exec_labels(process)?;
     let nnp = process.no_new_privileges() == Some(true);
-    let seccomp_at = filter.as_ref().map(|f| LoadSeccompBefore::when(f, nnp));
+    let seccomp_at = filter.as_ref().map(|_| LoadSeccompBefore::when(nnp));
     if seccomp_at == Some(LoadSeccompBefore::UserSwitch) {
         load_seccomp(filter.as_ref(), parent)?;
     }
@@ -199,9 +199,6 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
         crate::support::hooks::run(kind, kind.of(cfg.spec), &json, None)?;
     }
     crate::init::attrs::set_cpu_affinity(cfg.spec, true)?;
-    if seccomp_at == Some(LoadSeccompBefore::Exec) {
-        load_seccomp(filter.as_ref(), parent)?;
-    }
     program::exec(&exe, args, &env)
 }
 
@@ -211,19 +208,18 @@ enum LoadSeccompBefore {
     /// Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the user switch
     /// may drop (runc's order).
     UserSwitch,
-    /// A filter with a listener: the agent must have its fd before `create` returns, and
-    /// answers what the init does after this (runc's order).
+    /// With no_new_privs, runc's order: before Ready, so that the startContainer hooks
+    /// and the wait for `start` already run under the filter, and a listener's agent has
+    /// its fd before `create` returns.
     Ready,
-    /// Last, so that even a profile that forbids what setup needs cannot break it.
-    Exec,
 }
 
 impl LoadSeccompBefore {
-    fn when(filter: &crate::security::seccomp::Filter, nnp: bool) -> LoadSeccompBefore {
-        match (nnp, filter.notifies()) {
-            (false, _) => LoadSeccompBefore::UserSwitch,
-            (true, true) => LoadSeccompBefore::Ready,
-            (true, false) => LoadSeccompBefore::Exec,
+    fn when(nnp: bool) -> LoadSeccompBefore {
+        if nnp {
+            LoadSeccompBefore::Ready
+        } else {
+            LoadSeccompBefore::UserSwitch
         }
     }
 }
@@ -285,6 +281,8 @@ fn set_up_console(
 ) -> Result<()> {
     use std::os::fd::AsFd;
     let (master, slave) = console::open_pty()?;
+    let uid = cfg.spec.process().as_ref().map_or(0, |p| p.user().uid());
+    console::give_to(&slave, uid)?;
     if dev_console {
         rootfs::bind_console(&slave)?;
     }
@@ -303,8 +301,9 @@ fn run_create_hooks(cfg: &InitConfig, parent: &dyn Parent) -> Result<Option<Stri
         return Ok(None);
     }
     let json = parent.create_hooks()?;
+    // As runc: in the container's mount namespace, working in its rootfs (not yet its root).
     let kind = crate::support::hooks::Kind::CreateContainer;
-    crate::support::hooks::run(kind, kind.of(cfg.spec), &json, None)?;
+    crate::support::hooks::run(kind, kind.of(cfg.spec), &json, Some(cfg.rootfs))?;
     Ok(Some(json))
 }
 

@@ -521,11 +521,6 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
 }
 
 impl Filter {
-    /// Whether loading yields a listener fd that must reach the agent.
-    pub fn notifies(&self) -> bool {
-        self.flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
-    }
-
     /// Install the filter on this thread; the listener fd when the profile notifies.
     pub fn load(&self) -> Result<Option<OwnedFd>> {
         crate::support::sys::seccomp_set_mode_filter(self.flags, &self.program)
@@ -591,7 +586,7 @@ pub fn send_to_listener(
     let json = serde_json::to_vec(&doc).map_err(|e| Error::msg(e.to_string()))?;
     let mut stream = std::os::unix::net::UnixStream::connect(path).ctx(|| {
         format!(
-            "connect to the seccomp agent at linux.seccomp.listenerPath ({})",
+            "failed to connect with seccomp agent specified in the seccomp profile (linux.seccomp.listenerPath {})",
             path.display()
         )
     })?;

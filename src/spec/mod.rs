@@ -133,9 +133,26 @@ pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
             path.display()
         )));
     }
+    // Wait before each read: a fifo nobody has opened for writing reads as at its end at
+    // once, but only polls readable once a writer comes (or has come and gone).
     let mut bytes = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
+        let mut fds = [nix::poll::PollFd::new(
+            f.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(PIPE_WAIT_MS)) {
+            Ok(0) => {
+                return Err(Error::msg(format!(
+                    "{}: no writer sent anything within {}s",
+                    path.display(),
+                    PIPE_WAIT_MS / 1000
+                )))
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(Error::os(format!("wait for {}", path.display()), e)),
+        }
         match f.read(&mut buf) {
             Ok(0) => return Ok(bytes),
             Ok(n) if bytes.len() + n > STREAM_MAX => {
@@ -146,24 +163,11 @@ pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
                 )))
             }
             Ok(n) => bytes.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                let mut fds = [nix::poll::PollFd::new(
-                    f.as_fd(),
-                    nix::poll::PollFlags::POLLIN,
-                )];
-                match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(PIPE_WAIT_MS)) {
-                    Ok(0) => {
-                        return Err(Error::msg(format!(
-                            "{}: no writer sent anything within {}s",
-                            path.display(),
-                            PIPE_WAIT_MS / 1000
-                        )))
-                    }
-                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                    Err(e) => return Err(Error::os(format!("wait for {}", path.display()), e)),
-                }
-            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) => {}
             Err(e) => return Err(Error::os(format!("read {}", path.display()), e)),
         }
     }

@@ -27,11 +27,12 @@ pub(super) fn validate_resources(res: &oci_spec::runtime::LinuxResources) -> Res
         }
     }
     for (i, d) in res.devices().iter().flatten().enumerate() {
+        // runc takes other letters and ignores them ("rwa" acts as "rw"): so does brig,
+        // saying so.
         let access = d.access().as_deref().unwrap_or_default();
         if !access.chars().all(|c| "rwm".contains(c)) {
-            return Err(Error::config(
-                format!("linux.resources.devices[{i}].access"),
-                format!("{access:?}: only r, w and m are allowed"),
+            crate::support::logging::warn(&format!(
+                "linux.resources.devices[{i}].access {access:?}: only r, w and m mean anything; the rest is ignored"
             ));
         }
     }

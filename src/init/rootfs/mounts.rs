@@ -89,7 +89,7 @@ pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount
     let opts = mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
-    check_proc_destination(dest, if opts.is_bind() { "bind" } else { typ })?;
+    check_proc_destination(dest, mount_kind(fs, m, &opts, typ))?;
     let target = if opts.is_bind() {
         bind_mount(fs, root, index, m, &opts)?
     } else if typ == "cgroup" || typ == "cgroup2" {
@@ -106,6 +106,25 @@ pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount
             .ctx(|| "mount_setattr (recursive options)")?;
     }
     Ok(())
+}
+
+/// What a mount puts at its destination, for the /proc rules: its type, or "bind" — or
+/// "proc" for a bind whose source is a procfs (runc allows binding the host's /proc over
+/// the container's, as rootless setups with the host's pid namespace do).
+fn mount_kind<'a>(fs: &Rootfs, m: &Mount, opts: &MountOptions, typ: &'a str) -> &'a str {
+    if !opts.is_bind() {
+        return typ;
+    }
+    let source = m.source().as_ref().map(|s| fs.bundle.join(s));
+    let is_procfs = source.is_some_and(|s| {
+        nix::sys::statfs::statfs(&s)
+            .is_ok_and(|st| st.filesystem_type().0 == crate::support::procfs::PROC_SUPER_MAGIC)
+    });
+    if is_procfs {
+        "proc"
+    } else {
+        "bind"
+    }
 }
 
 /// A bind mount: the target is a directory or a file like its source. Returns the fd of
@@ -129,7 +148,7 @@ pub(super) fn bind_mount(
     } else {
         create_file_in_root(root, m.destination())?
     };
-    check_real_destination(root, &target, "bind")?;
+    check_real_destination(root, &target, mount_kind(fs, m, opts, "bind"))?;
     if let Some((_, tree)) = fs.idmapped.iter().find(|(i, _)| *i == index) {
         crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
             .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
@@ -184,7 +203,7 @@ pub(super) fn mount_fs(
             Ok(fd) => fd,
             Err(nix::errno::Errno::ELOOP) => {
                 return Err(Error::msg(format!(
-                    "{} is a symlink in the rootfs; refusing to mount {typ} there",
+                    "filesystem {typ:?} must be mounted on ordinary directory ({} is a symlink in the rootfs)",
                     dest.display()
                 )))
             }
