@@ -371,6 +371,13 @@ fn unified_keys_are_written_in_the_cgroup2_mount() {
         // The log line quotes the message, so the key's quotes come escaped.
         let err = c.expect_create_error(&format!(r#"linux.resources.unified[\"{key}\"]"#));
         assert!(err.contains(needle), "{key}: {err}");
+        // On v1 and hybrid hosts, runc's words for a key the host cannot take.
+        if !v2 && key == "memory.max" {
+            assert!(
+                err.contains("invalid configuration: cannot use unified on cgroup v1"),
+                "{err}"
+            );
+        }
     }
 }
 
@@ -670,4 +677,63 @@ fn a_frozen_cgroup_is_refused_as_runc_refuses_it() {
         );
         assert!(!c.root.join(&c.id).exists(), "{command:?}: state left");
     }
+}
+
+/// `update` changes that are valid as a whole are never refused for their order: a CFS
+/// period and quota (under a parent with a bandwidth limit the kernel checks each write
+/// against the other value in place; runc retries the other order), and `--memory -1`
+/// after a swap limit (lifting memory+swap too, as runc does). v1 only: v2 writes cpu.max
+/// in one go and has no memory+swap limit.
+///
+/// Checked against a broken brig: with the period always written first, the update failed
+/// (EINVAL, quota 40000 over period 20000 under a 0.5 CPU parent); with memory+swap left in
+/// place, `--memory -1` failed (EINVAL); the test failed on each.
+#[test]
+fn update_orders_its_writes_as_runc() {
+    if cgroup_v2() {
+        return;
+    }
+    /// The parent cgroup in every hierarchy, removed after the container (declared first,
+    /// so dropped last, even when the test fails).
+    struct Parent(String);
+    impl Drop for Parent {
+        fn drop(&mut self) {
+            for h in std::fs::read_dir("/sys/fs/cgroup")
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let _ = std::fs::remove_dir(h.path().join(self.0.trim_start_matches('/')));
+            }
+        }
+    }
+    let mut parent = Parent(String::new());
+    let mut c = Ctx::new("cg-update-order");
+    parent.0 = c.cgroup.clone();
+    let parent_cpu = std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu{}", parent.0));
+    std::fs::create_dir_all(&parent_cpu).unwrap();
+    std::fs::write(parent_cpu.join("cpu.cfs_quota_us"), "50000").unwrap();
+    c.cgroup = format!("{}/inner", parent.0);
+    c.config["linux"]["cgroupsPath"] = json!(c.cgroup);
+    c.config["linux"]["resources"]["cpu"] = json!({"quota": 40000, "period": 100000});
+    c.config["linux"]["resources"]["memory"] = json!({"limit": 67108864, "swap": 134217728});
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    c.brig_ok(&[
+        "update",
+        "--cpu-period",
+        "20000",
+        "--cpu-quota",
+        "10000",
+        &c.id,
+    ]);
+    assert_eq!(read(&c, "cpu", "cpu.cfs_period_us"), "20000");
+    assert_eq!(read(&c, "cpu", "cpu.cfs_quota_us"), "10000");
+    if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        c.brig_ok(&["update", "--memory", "-1", &c.id]);
+        let limit: u64 = read(&c, "memory", "memory.limit_in_bytes").parse().unwrap();
+        assert!(limit > 1 << 60, "{limit}");
+    }
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
 }

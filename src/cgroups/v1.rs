@@ -181,7 +181,13 @@ impl Manager {
         };
         let limit_file = dir.join("memory.limit_in_bytes");
         let memsw_file = dir.join("memory.memsw.limit_in_bytes");
-        match (m.limit(), m.swap()) {
+        // As runc: lifting the memory limit (-1) without a word on swap lifts memory+swap
+        // too, which the kernel would otherwise keep below the limit.
+        let swap = match (m.limit(), m.swap()) {
+            (Some(-1), None) if memsw_file.exists() => Some(-1),
+            (_, swap) => swap,
+        };
+        match (m.limit(), swap) {
             // memsw must never drop below the limit: try the order that keeps that true.
             (Some(limit), Some(swap)) => {
                 if write(&limit_file, &bytes(limit)).is_err() {
@@ -230,12 +236,24 @@ impl Manager {
             if let Some(shares) = c.shares().filter(|&s| s > 0) {
                 write(&dir.join("cpu.shares"), &shares.to_string())?;
             }
-            // The period first: the kernel checks the quota against it.
-            if let Some(period) = c.period().filter(|&p| p > 0) {
-                write(&dir.join("cpu.cfs_period_us"), &period.to_string())?;
-            }
-            if let Some(quota) = c.quota().filter(|&q| q != 0) {
-                write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())?;
+            // The kernel checks each value against the other one in place: a change valid
+            // as a whole can be refused in one order, so the other is tried, as runc does.
+            let period = c
+                .period()
+                .filter(|&p| p > 0)
+                .map(|p| ("cpu.cfs_period_us", p as i64));
+            let quota = c
+                .quota()
+                .filter(|&q| q != 0)
+                .map(|q| ("cpu.cfs_quota_us", q));
+            let write_all = |order: &[Option<(&str, i64)>]| -> Result<()> {
+                for (file, v) in order.iter().flatten() {
+                    write(&dir.join(file), &v.to_string())?;
+                }
+                Ok(())
+            };
+            if write_all(&[period, quota]).is_err() {
+                write_all(&[quota, period])?;
             }
             if let Some(burst) = c.burst() {
                 write(&dir.join("cpu.cfs_burst_us"), &burst.to_string())?;
@@ -421,7 +439,13 @@ impl Manager {
                 "this host has no cgroup2 (unified) hierarchy",
             ));
         };
-        write_unified(mount, dir, map)
+        // What this host's cgroup2 mount offers is written; a key it cannot take is runc's
+        // error on v1 (which takes none).
+        write_unified(mount, dir, map).map_err(|e| {
+            Error::msg(format!(
+                "invalid configuration: cannot use unified on cgroup v1 for this key ({e})"
+            ))
+        })
     }
 
     /// memory, cpu, pids, blkio, hugetlb, network, rdma and `unified`: what both create and
