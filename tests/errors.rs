@@ -260,3 +260,79 @@ fn lsm_requests_on_a_host_without_them() {
     );
     c.assert_clean();
 }
+
+/// `--debug` logs each step of create, start, run and exec, in the format and place asked
+/// for, with runc's words where runc has a line for the step.
+///
+/// Checked against a broken brig: without the debug lines (as before), the log held no
+/// debug line and the test failed.
+#[test]
+fn debug_logs_each_step_with_runcs_words() {
+    let mut c = Ctx::new("err-debug");
+    let log = c.base.join("log.json");
+    c.set_args(&["sleep", "60"]);
+    let out = c.create_with_flags(&[
+        "--debug",
+        "--log-format",
+        "json",
+        "--log",
+        log.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let debug = [
+        "--debug",
+        "--log-format",
+        "json",
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    let with = |args: &[&str]| {
+        let mut all = debug.to_vec();
+        all.extend_from_slice(args);
+        c.brig_ok(&all)
+    };
+    with(&["start", &c.id]);
+    with(&["exec", &c.id, "true"]);
+    with(&["delete", "--force", &c.id]);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let debug_msgs: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["level"] == "debug")
+        .map(|l| l["msg"].as_str().unwrap())
+        .collect();
+    for want in [
+        "nsexec container setup",
+        "child process in init()",
+        "init: closing the pipe to signal completion",
+        "create: init ",
+        "start: released init ",
+        "setns_init: about to exec",
+        "exec: process ",
+    ] {
+        assert!(
+            debug_msgs.iter().any(|m| m.contains(want)),
+            "no debug line with {want:?}: {debug_msgs:?}"
+        );
+    }
+    // Text lines on stderr without --log.
+    c.set_args(&["true"]);
+    c.write_config();
+    let out = c
+        .cmd()
+        .args(["--debug", "run", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("level=debug msg=\"standard_init: about to exec /bin/true\""),
+        "{}",
+        stderr(&out)
+    );
+    c.assert_clean();
+}

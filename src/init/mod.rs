@@ -94,6 +94,7 @@ pub enum FinalWord {
 
 /// The child's entry point: run the steps, report a failure to the parent, never return.
 pub fn main(cfg: &InitConfig, parent: &dyn Parent) -> ! {
+    crate::support::logging::debug(|| "child process in init()".into());
     let mut ready = false;
     let err = match run(cfg, parent, &mut ready) {
         Ok(never) => match never {},
@@ -189,6 +190,7 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     if seccomp_at == Some(LoadSeccompBefore::Ready) {
         load_seccomp(filter.as_ref(), parent)?;
     }
+    crate::support::logging::debug(|| "init: closing the pipe to signal completion".into());
     parent.ready()?;
     *ready = true;
     wait_for_start(cfg, parent)?;
@@ -199,6 +201,13 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
         crate::support::hooks::run(kind, kind.of(cfg.spec), &json, None)?;
     }
     crate::init::attrs::set_cpu_affinity(cfg.spec, true)?;
+    crate::support::logging::debug(|| {
+        if cfg.exec {
+            format!("setns_init: about to exec {}", exe.display())
+        } else {
+            format!("standard_init: about to exec {}", exe.display())
+        }
+    });
     program::exec(&exe, args, &env)
 }
 

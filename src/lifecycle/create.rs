@@ -76,6 +76,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     // reports as stopped and `delete` removes, cgroup included.
     let dir = root.create(o.id, &saved)?;
     crash::point("create: state directory");
+    crate::support::logging::debug(|| format!("create: state directory {}", dir.path.display()));
     let result = (|| -> Result<Spawned> {
         let found = cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
         if found.preexisting {
@@ -83,6 +84,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             dir.save(&saved)?;
         }
         crash::point("create: cgroup");
+        crate::support::logging::debug(|| format!("create: cgroup {:?}", cgroup.paths().dirs));
         let fifo = if o.for_run {
             None
         } else {
@@ -127,6 +129,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     })();
     let result = result.and_then(|init| {
         crash::point("create: init ready");
+        crate::support::logging::debug(|| format!("create: init {} ready", init.pid));
         let committed = (|| {
             saved.pid = init.pid;
             saved.pid_start = process_start_time(init.pid)

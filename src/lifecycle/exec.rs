@@ -109,6 +109,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     }
     spawned.send_exec()?;
     crate::support::crash::point("exec: process started");
+    crate::support::logging::debug(|| format!("exec: process {} started", spawned.pid));
     match (forwarded, console) {
         (Some(set), Some(console)) => tty::proxy(console, spawned.pid, &set),
         (Some(set), None) => signals::wait_forwarding(spawned.pid, &set),

@@ -34,6 +34,7 @@ pub fn run(root: &StateRoot, o: &RunOptions) -> Result<i32> {
     crash::point("run: exec sent");
     init.wait_exec();
     crash::point("run: process running");
+    crate::support::logging::debug(|| format!("run: process {} running", state.pid));
     status::run_post_hooks(
         &state,
         crate::support::hooks::Kind::Poststart,

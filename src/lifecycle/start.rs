@@ -44,6 +44,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     f.write_all(b"0")
         .map_err(|e| Error::os("release the container init", e))?;
     crash::point("start: init released");
+    crate::support::logging::debug(|| format!("start: released init {}", state.pid));
     wait_for_exec(&f);
     std::fs::remove_file(&fifo).map_err(|e| Error::os(format!("remove {}", fifo.display()), e))?;
     crash::point("start: fifo removed");

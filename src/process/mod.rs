@@ -114,6 +114,12 @@ pub fn spawn(
     cgroup: &dyn CgroupManager,
     hooks: Option<CreateHooks>,
 ) -> Result<Spawned> {
+    crate::support::logging::debug(|| {
+        format!(
+            "nsexec container setup: clone with {:?}",
+            cfg.namespaces.clone_flags()
+        )
+    });
     let (parent_end, child_end) = Channel::pair()?;
     let child = crate::support::sys::clone_fork(cfg.namespaces.clone_flags().bits())
         .map_err(|e| Error::os("clone the container init", e))?;
