@@ -385,3 +385,69 @@ fn kill_zero_and_kill_all_of_a_stopped_container_act_as_runc() {
     c.brig_ok(&["delete", &c.id]);
     c.assert_clean();
 }
+
+/// `--pidfd-socket` (runc 1.2) on create, run and exec: a pidfd of the new process arrives
+/// on the socket, with runc's message ("standard" for an init, "setns" for an exec).
+///
+/// Checked against a broken brig: the flag did not exist ("unexpected argument") and the
+/// test failed.
+#[test]
+fn a_pidfd_of_the_new_process_goes_to_the_pidfd_socket() {
+    use std::os::unix::net::UnixListener;
+    let pid_of = |fd: &std::os::fd::OwnedFd| -> i64 {
+        use std::os::fd::AsRawFd;
+        let info =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("Pid:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let mut c = Ctx::new("lc-pidfd");
+    c.set_args(&["sleep", "60"]);
+    let sock = c.base.join("pidfd.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let first = recv_with_fd(&listener.accept().unwrap().0);
+        let second = recv_with_fd(&listener.accept().unwrap().0);
+        (first, second)
+    });
+    c.write_config();
+    let status = c
+        .cmd()
+        .args(["create", "--pidfd-socket"])
+        .arg(&sock)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let init = c.state()["pid"].as_i64().unwrap();
+    c.brig_ok(&["start", &c.id]);
+    let pid_file = c.base.join("exec.pid");
+    let status = c
+        .cmd()
+        .args(["exec", "-d", "--pidfd-socket"])
+        .arg(&sock)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .args([&c.id, "sleep", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ((msg1, fd1), (msg2, fd2)) = receiver.join().unwrap();
+    assert_eq!(msg1, b"standard");
+    assert_eq!(pid_of(&fd1), init);
+    assert_eq!(msg2, b"setns");
+    let exec_pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert_eq!(pid_of(&fd2), exec_pid);
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}

@@ -48,6 +48,7 @@ fn parse_go_bool(v: &str) -> Result<bool, String> {
 fn create_args(cmd: Command) -> Command {
     cmd.arg(opt("bundle", "path to the root of the bundle directory, defaults to the current directory").short('b'))
         .arg(opt("console-socket", "path to an AF_UNIX socket which will receive the console's pseudoterminal master"))
+        .arg(opt("pidfd-socket", "path to an AF_UNIX socket which will receive a pidfd of the container's init"))
         .arg(opt("pid-file", "file to write the process id to"))
         .arg(flag("no-pivot", "do not use pivot_root to jail the process inside the rootfs"))
         .arg(flag("no-new-keyring", "do not create a new session keyring for the container"))
@@ -104,6 +105,10 @@ fn exec_args(cmd: Command) -> Command {
     cmd.arg(opt(
         "console-socket",
         "path to an AF_UNIX socket which will receive the console's pseudoterminal master",
+    ))
+    .arg(opt(
+        "pidfd-socket",
+        "path to an AF_UNIX socket which will receive a pidfd of the new process",
     ))
     .arg(opt("cwd", "current working directory in the container"))
     .arg(many("env", "set environment variables").short('e'))

@@ -14,6 +14,7 @@ pub fn options<'a>(g: &Globals, m: &'a ArgMatches, for_run: bool) -> CreateOptio
         bundle: Path::new(m.str("bundle").unwrap_or(".")),
         pid_file: m.str("pid-file").map(Path::new),
         console_socket: m.str("console-socket").map(Path::new),
+        pidfd_socket: m.str("pidfd-socket").map(Path::new),
         no_pivot: m.bool("no-pivot"),
         no_new_keyring: m.bool("no-new-keyring"),
         preserve_fds: m.get_one::<u32>("preserve-fds").copied().unwrap_or(0),

@@ -25,6 +25,7 @@ pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
         env: many(m, "env"),
         tty: m.bool("tty"),
         console_socket: m.str("console-socket").map(Path::new),
+        pidfd_socket: m.str("pidfd-socket").map(Path::new),
         user: m.str("user"),
         additional_gids: many(m, "additional-gids"),
         caps: many(m, "cap"),

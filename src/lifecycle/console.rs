@@ -179,3 +179,13 @@ fn copy_once(from: BorrowedFd, to: BorrowedFd, buf: &mut [u8]) -> usize {
         _ => 0,
     }
 }
+
+/// `--pidfd-socket` (runc 1.2): a pidfd of the new process, sent over a new connection to
+/// the socket with runc's message ("standard" for a container's init, "setns" for an exec).
+pub fn send_pidfd(socket: &std::path::Path, pid: i32, kind: &str) -> Result<()> {
+    let pidfd = sys::pidfd_open(pid).ctx(|| format!("pidfd_open {pid}"))?;
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .ctx(|| format!("connect to the pidfd socket {}", socket.display()))?;
+    sys::send_with_fd(stream.as_fd(), kind.as_bytes(), pidfd.as_fd())
+        .ctx(|| format!("send the pidfd to {}", socket.display()))
+}

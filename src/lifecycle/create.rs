@@ -25,6 +25,8 @@ pub struct CreateOptions<'a> {
     pub bundle: &'a Path,
     pub pid_file: Option<&'a Path>,
     pub console_socket: Option<&'a Path>,
+    /// `--pidfd-socket`: where a pidfd of the init goes once it is ready.
+    pub pidfd_socket: Option<&'a Path>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
@@ -140,6 +142,9 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
             if let Some(f) = o.pid_file {
                 write_pid_file(f, init.pid)?;
+            }
+            if let Some(socket) = o.pidfd_socket {
+                crate::lifecycle::console::send_pidfd(socket, init.pid, "standard")?;
             }
             crash::point("create: pid file");
             Ok(())

@@ -27,6 +27,8 @@ pub struct ExecOptions<'a> {
     pub env: Vec<String>,
     pub tty: bool,
     pub console_socket: Option<&'a Path>,
+    /// `--pidfd-socket`: where a pidfd of the new process goes once it is ready.
+    pub pidfd_socket: Option<&'a Path>,
     pub user: Option<&'a str>,
     pub additional_gids: Vec<String>,
     pub caps: Vec<String>,
@@ -106,6 +108,9 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     drop(cfg);
     if let Some(f) = o.pid_file {
         write_pid_file(f, spawned.pid)?;
+    }
+    if let Some(socket) = o.pidfd_socket {
+        tty::send_pidfd(socket, spawned.pid, "setns")?;
     }
     spawned.send_exec()?;
     crate::support::crash::point("exec: process started");

@@ -430,6 +430,21 @@ pub fn recv_with_fd(socket: BorrowedFd, buf: &mut [u8]) -> io::Result<(usize, Op
     Ok((msg.bytes, fd))
 }
 
+/// One message with one fd attached (SCM_RIGHTS), on a connected unix socket.
+pub fn send_with_fd(socket: BorrowedFd, bytes: &[u8], fd: BorrowedFd) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(bytes)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map(drop)
+    .map_err(io::Error::from)
+}
+
 /// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at `path` (the whole
 /// tree below it too with `recursive`), close-on-exec.
 pub fn open_tree_clone(path: &CStr, recursive: bool) -> io::Result<OwnedFd> {
