@@ -263,3 +263,29 @@ fn a_cwd_inside_a_mount_is_made_in_the_mount() {
     assert_eq!(r["cwd"], "/data/work/here");
     c.assert_clean();
 }
+
+/// `linux.memoryPolicy` (runc 1.3): the process starts with the NUMA policy asked for
+/// (/proc/self/numa_maps shows it on every mapping); nodes a mode needs, or must not have,
+/// are refused by field.
+///
+/// Checked against a broken brig: the field was refused as not supported and the test
+/// failed.
+#[test]
+fn the_memory_policy_is_set_before_the_process_runs() {
+    let mut c = Ctx::new("proc-mempolicy");
+    c.config["linux"]["memoryPolicy"] =
+        json!({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]});
+    let r = c.probe(&["--try-read", "/proc/self/numa_maps"]);
+    let maps = r["readable"]["/proc/self/numa_maps"]["content"]
+        .as_str()
+        .unwrap();
+    assert!(
+        maps.contains(" bind=static:0 ") || maps.contains(" bind:0 "),
+        "{maps}"
+    );
+    c.assert_clean();
+    c.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND"});
+    c.expect_create_error("linux.memoryPolicy: MPOL_BIND needs nodes");
+    c.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_LOCAL", "nodes": "0"});
+    c.expect_create_error("linux.memoryPolicy: MPOL_LOCAL takes no nodes");
+}

@@ -1,5 +1,5 @@
-//! Per-task kernel attributes from the spec: personality, I/O priority, scheduler, and
-//! CPU affinity (execCPUAffinity).
+//! Per-task kernel attributes from the spec: personality, I/O priority, scheduler, CPU
+//! affinity (execCPUAffinity) and the NUMA memory policy (linux.memoryPolicy).
 
 use oci_spec::runtime::{
     IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy, Spec,
@@ -137,6 +137,68 @@ pub fn parse_cpu_list(list: &str) -> std::result::Result<Vec<usize>, String> {
         }
     }
     Ok(cpus)
+}
+
+/// `linux.memoryPolicy` (runc 1.3): the NUMA policy the process starts with, set by
+/// set_mempolicy(2) in the init, inherited across execve.
+pub fn set_memory_policy(spec: &Spec) -> Result<()> {
+    let Some(policy) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    else {
+        return Ok(());
+    };
+    let (mode, mask) = memory_policy(policy).map_err(|e| Error::config("linux.memoryPolicy", e))?;
+    crate::support::sys::set_mempolicy(mode, &mask).map_err(|e| {
+        Error::config(
+            "linux.memoryPolicy",
+            format!("set_mempolicy: {}", crate::support::error::errno_text(&e)),
+        )
+    })
+}
+
+/// The policy as set_mempolicy takes it: the mode with its flags, and the node mask.
+pub fn memory_policy(
+    p: &oci_spec::runtime::LinuxMemoryPolicy,
+) -> std::result::Result<(libc::c_int, Vec<libc::c_ulong>), String> {
+    use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
+    let mut mode = match p.mode() {
+        M::MpolDefault => 0,
+        M::MpolPreferred => 1,
+        M::MpolBind => 2,
+        M::MpolInterleave => 3,
+        M::MpolLocal => 4,
+        M::MpolPreferredMany => 5,
+        M::MpolWeightedInterleave => 6,
+    };
+    for flag in p.flags().iter().flatten() {
+        mode |= match flag {
+            F::MpolFNumaBalancing => 1 << 13,
+            F::MpolFRelativeNodes => 1 << 14,
+            F::MpolFStaticNodes => 1 << 15,
+        };
+    }
+    let nodes = match p.nodes().as_deref().filter(|n| !n.is_empty()) {
+        Some(list) => parse_cpu_list(list).map_err(|e| e.replace("CPU list", "node list"))?,
+        None => Vec::new(),
+    };
+    let needs_nodes = matches!(
+        p.mode(),
+        M::MpolBind | M::MpolInterleave | M::MpolPreferredMany | M::MpolWeightedInterleave
+    );
+    if needs_nodes && nodes.is_empty() {
+        return Err(format!("{} needs nodes", p.mode()));
+    }
+    if matches!(p.mode(), M::MpolDefault | M::MpolLocal) && !nodes.is_empty() {
+        return Err(format!("{} takes no nodes", p.mode()));
+    }
+    let bits = libc::c_ulong::BITS as usize;
+    let mut mask = vec![0; nodes.iter().max().map_or(0, |&n| n / bits + 1)];
+    for n in nodes {
+        mask[n / bits] |= 1 << (n % bits);
+    }
+    Ok((mode, mask))
 }
 
 #[cfg(test)]

@@ -172,6 +172,7 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     crate::init::attrs::set_personality(cfg.spec)?;
     crate::init::attrs::set_scheduler(cfg.spec)?;
     crate::init::attrs::set_io_priority(cfg.spec)?;
+    crate::init::attrs::set_memory_policy(cfg.spec)?;
     // The non-dumpable init's /proc files belong to root: before the user switch, and
     // before a seccomp filter could refuse the open.
     crate::security::lsm::apply_exec_labels(process)?;

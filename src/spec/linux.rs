@@ -25,6 +25,10 @@ pub(super) fn validate_linux(spec: &Spec, linux: &Linux) -> Result<()> {
         super::resources::validate_resources(res)?;
     }
     validate_time_offsets(spec, linux)?;
+    if let Some(policy) = linux.memory_policy() {
+        crate::init::attrs::memory_policy(policy)
+            .map_err(|e| Error::config("linux.memoryPolicy", e))?;
+    }
     refuse_unsupported(linux)
 }
 
@@ -209,7 +213,6 @@ fn refuse_unsupported(linux: &Linux) -> Result<()> {
     let later = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
         ("linux.netDevices", linux.net_devices().is_some()),
-        ("linux.memoryPolicy", linux.memory_policy().is_some()),
     ];
     if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
         return Err(Error::Unsupported((*field).into()));

@@ -430,6 +430,21 @@ pub fn recv_with_fd(socket: BorrowedFd, buf: &mut [u8]) -> io::Result<(usize, Op
     Ok((msg.bytes, fd))
 }
 
+/// set_mempolicy(2): this thread's NUMA policy, `mode` with its flags, over the nodes in
+/// `mask` (bit N = node N).
+pub fn set_mempolicy(mode: libc::c_int, mask: &[libc::c_ulong]) -> io::Result<()> {
+    let maxnode = (mask.len() * libc::c_ulong::BITS as usize) as libc::c_ulong;
+    let ptr = if mask.is_empty() {
+        std::ptr::null()
+    } else {
+        mask.as_ptr()
+    };
+    // SAFETY: ptr is null or points to `mask`, whose bits maxnode counts; the kernel only
+    // reads it.
+    let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    check(ret).map(drop)
+}
+
 /// One message with one fd attached (SCM_RIGHTS), on a connected unix socket.
 pub fn send_with_fd(socket: BorrowedFd, bytes: &[u8], fd: BorrowedFd) -> io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
