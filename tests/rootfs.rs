@@ -803,3 +803,38 @@ fn a_procfs_bound_over_proc_is_taken_as_runc_takes_it() {
         json!({"destination": "/proc", "type": "bind", "source": "/etc", "options": ["rbind"]});
     c.expect_create_error("/proc cannot be mounted as \\\"bind\\\"");
 }
+
+/// A read-only /dev (and any read-only tmpfs) is made read-only only once everything under
+/// it is in place, as runc does: the default devices, and mounts nested below it.
+///
+/// Checked against a broken brig: with the tmpfs mounted read-only at once (as before),
+/// making /dev/null failed with EROFS and the test failed.
+#[test]
+fn a_read_only_dev_gets_its_devices_first() {
+    let mut c = Ctx::new("fs-ro-dev");
+    let mounts = c.config["mounts"].as_array_mut().unwrap();
+    for m in mounts.iter_mut() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    mounts.push(
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["ro"]}),
+    );
+    mounts.push(json!({"destination": "/data/inner", "type": "tmpfs", "source": "tmpfs"}));
+    let r = c.probe(&[
+        "--try-write",
+        "/dev/null",
+        "--create",
+        "/dev/new",
+        "--create",
+        "/data/x",
+        "--create",
+        "/data/inner/y",
+    ]);
+    assert_eq!(r["writable"]["/dev/null"]["ok"], true, "{r}");
+    assert_eq!(r["created"]["/dev/new"]["error"], "EROFS", "{r}");
+    assert_eq!(r["created"]["/data/x"]["error"], "EROFS", "{r}");
+    assert_eq!(r["created"]["/data/inner/y"]["ok"], true, "{r}");
+    c.assert_clean();
+}

@@ -140,8 +140,10 @@ pub fn enter_root(fs: &Rootfs) -> Result<()> {
     Ok(())
 }
 
-/// After sysctls are written: read-only and masked paths, then a read-only root.
+/// After sysctls are written: read-only tmpfs mounts, read-only and masked paths, then a
+/// read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
+    readonly_tmpfs(spec)?;
     if let Some(linux) = spec.linux() {
         readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
         mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
@@ -149,6 +151,34 @@ pub fn finalize(spec: &Spec) -> Result<()> {
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         remount(Path::new("/"), MsFlags::MS_RDONLY)
             .map_err(|e| e.wrap("make the root read-only"))?;
+    }
+    Ok(())
+}
+
+/// The tmpfs mounts asked read-only (a read-only /dev among them) were mounted writable so
+/// that what goes under them could be made; now they are remounted read-only.
+fn readonly_tmpfs(spec: &Spec) -> Result<()> {
+    let root = open_dir(Path::new("/"))?;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = mountopts::parse(m.options().as_deref().unwrap_or_default())
+            .map_err(crate::support::error::Error::msg)?;
+        if m.typ().as_deref() != Some("tmpfs")
+            || opts.is_bind()
+            || !opts.flags.contains(MsFlags::MS_RDONLY)
+        {
+            continue;
+        }
+        let top = resolve::reopen(root.as_fd(), m.destination())?;
+        remount(
+            Path::new(&resolve::fd_path(&top)),
+            opts.flags - MsFlags::MS_REMOUNT,
+        )
+        .map_err(|e| {
+            e.wrap(&format!(
+                "mounts[{i}] ({}): make it read-only",
+                m.destination().display()
+            ))
+        })?;
     }
     Ok(())
 }

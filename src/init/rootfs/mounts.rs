@@ -234,8 +234,9 @@ pub(super) fn mount_fs(
         (!data.is_empty()).then(|| data.join(",")),
     );
     let mut flags = opts.flags - MsFlags::MS_REMOUNT;
-    if opts.tmpcopyup {
-        // Filled first, made read-only after.
+    if typ == "tmpfs" {
+        // Read-only only once everything under it is made (devices, nested mounts, the
+        // tmpcopyup copy): `finalize` remounts it, as runc does.
         flags -= MsFlags::MS_RDONLY;
     }
     let res = mount(
@@ -283,9 +284,6 @@ pub(super) fn mount_fs(
     if opts.tmpcopyup {
         // `target` still leads to the directory below the new tmpfs.
         crate::init::rootfs::copyup::copy_up(target.as_fd(), top.as_fd(), &opts.data)?;
-        if opts.flags.contains(MsFlags::MS_RDONLY) {
-            remount(Path::new(&fd_path(&top)), opts.flags - MsFlags::MS_REMOUNT)?;
-        }
     }
     Ok(top)
 }
