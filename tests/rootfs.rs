@@ -838,3 +838,31 @@ fn a_read_only_dev_gets_its_devices_first() {
     assert_eq!(r["created"]["/data/inner/y"]["ok"], true, "{r}");
     c.assert_clean();
 }
+
+/// With a new user namespace the init is root only of that namespace; a bind source only
+/// the host's root can reach (under a 0700 directory) is opened on the host before the
+/// init enters it, as runc opens it, so the mount still works.
+///
+/// Checked against a broken brig: with the source resolved by the init (as before), the
+/// bind mount failed with EACCES and the test failed.
+#[test]
+fn a_bind_source_only_root_can_reach_is_opened_before_the_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut c = Ctx::new("fs-bind-private");
+    let private = c.base.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::write(private.join("file"), "host data\n").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    c.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    c.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/etc/os-release", "type": "bind",
+        "source": private.join("file"), "options": ["bind", "ro"]}));
+    let r = c.probe(&["--try-read", "/etc/os-release"]);
+    assert_eq!(r["readable"]["/etc/os-release"]["content"], "host data\n", "{r}");
+    c.assert_clean();
+}

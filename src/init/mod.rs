@@ -59,6 +59,9 @@ pub struct InitConfig<'a> {
     /// Idmapped mounts prepared on the host (`process::idmapped`): the index in `mounts`
     /// and a detached mount tree the init moves into place.
     pub idmapped: Vec<(usize, OwnedFd)>,
+    /// Bind sources opened on the host before a new user namespace
+    /// (`process::bind_sources`): the index in `mounts` and an O_PATH fd.
+    pub bind_sources: Vec<(usize, OwnedFd)>,
 }
 
 /// The init's link to brig, the process that forked it: what the init tells brig and
@@ -267,6 +270,7 @@ fn set_up_container(cfg: &InitConfig, parent: &dyn Parent) -> Result<Option<Stri
         user_ns: cfg.namespaces.in_user_ns(),
         cgroup: cfg.cgroup,
         idmapped: &cfg.idmapped,
+        bind_sources: &cfg.bind_sources,
     };
     rootfs::mount_all(&fs)?;
     let hooks_state = run_create_hooks(cfg, parent)?;

@@ -107,6 +107,8 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         let has_create_hooks = hooks::Kind::IN_CREATE
             .iter()
             .any(|k| !k.of(spec).is_empty());
+        let bind_sources =
+            process::bind_sources::open_bind_sources(spec, &bundle.dir, namespaces.new_user())?;
         let cfg = InitConfig {
             id: o.id,
             spec,
@@ -125,6 +127,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             console: console_for_init,
             create_hooks: has_create_hooks,
             idmapped: process::idmapped::prepare_idmapped(spec, &bundle.dir)?,
+            bind_sources,
         };
         let hooks: process::CreateHooks = &run_create_hooks;
         process::spawn(&cfg, cgroup.as_ref(), has_create_hooks.then_some(hooks))

@@ -100,6 +100,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         console: console_for_init,
         create_hooks: false,
         idmapped: Vec::new(),
+        bind_sources: Vec::new(),
     };
     let spawned = process::spawn(&cfg, cgroup.as_ref(), None)?;
     crate::support::crash::point("exec: process ready");

@@ -7,6 +7,7 @@
 //! the namespace plan (`namespaces`), idmapped mounts (`idmapped`), and a user's id maps
 //! (`idmap_helper`).
 
+pub mod bind_sources;
 mod channel;
 pub mod idmap_helper;
 pub mod idmapped;

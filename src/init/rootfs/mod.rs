@@ -52,6 +52,8 @@ pub struct Rootfs<'a> {
     pub cgroup: &'a CgroupPaths,
     /// Idmapped mounts prepared on the host: the index in `mounts` and the detached tree.
     pub idmapped: &'a [(usize, OwnedFd)],
+    /// Bind sources opened on the host (before a new user namespace): index and O_PATH fd.
+    pub bind_sources: &'a [(usize, OwnedFd)],
 }
 
 /// Mount everything inside the rootfs, still below the old root (`enter_root` and

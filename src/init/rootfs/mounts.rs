@@ -141,8 +141,13 @@ pub(super) fn bind_mount(
         .as_ref()
         .ok_or_else(|| Error::msg("a bind mount needs a source"))?;
     let source = fs.bundle.join(source);
-    let meta =
-        std::fs::metadata(&source).ctx(|| format!("stat bind source {}", source.display()))?;
+    // Cloned on the host when the init is root only of a new user namespace.
+    let opened = fs.bind_sources.iter().find(|(i, _)| *i == index);
+    let meta = match opened {
+        Some((_, fd)) => std::fs::metadata(fd_path(fd)),
+        None => std::fs::metadata(&source),
+    }
+    .ctx(|| format!("stat bind source {}", source.display()))?;
     let target = if meta.is_dir() {
         mkdir_all_in_root(root, m.destination())?
     } else {
@@ -152,6 +157,9 @@ pub(super) fn bind_mount(
     if let Some((_, tree)) = fs.idmapped.iter().find(|(i, _)| *i == index) {
         crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
             .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
+    } else if let Some((_, tree)) = opened {
+        crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
+            .ctx(|| format!("move the bind mount of {} into place", source.display()))?;
     } else {
         let rec = opts.flags & MsFlags::MS_REC;
         mount(
