@@ -290,3 +290,81 @@ fn exec_reads_a_process_json_from_a_pipe_and_defaults_the_user() {
     assert!(c.brig(&["delete", "--force", &c.id]).status.success());
     c.assert_clean();
 }
+
+/// The process's cgroup lines (`/proc/self/cgroup`) as the probe saw them.
+fn cgroup_lines(r: &Value) -> Vec<String> {
+    r["cgroup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn exec_cgroup_places_the_process_in_a_sub_cgroup() {
+    let c = running("ex-subcg");
+    for dir in c.cgroup_dirs() {
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        // A new v1 cpuset cgroup has no cpus or mems: a process cannot join it until set.
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let (from, to) = (dir.join(file), dir.join("sub").join(file));
+            if let (Ok(v), true) = (std::fs::read_to_string(from), to.exists()) {
+                std::fs::write(to, v).unwrap();
+            }
+        }
+    }
+    let inside = format!("{}/sub", c.cgroup);
+
+    // One path without a prefix: every hierarchy.
+    let r = exec_probe(&c, &["--cgroup", "sub"], &[]);
+    let lines = cgroup_lines(&r);
+    assert!(
+        lines.iter().all(|l| l.ends_with(&inside)),
+        "every hierarchy in the sub-cgroup: {lines:?}"
+    );
+
+    if cgroup_v2() {
+        let out = exec(&c, &["--cgroup", "memory:sub", &c.id, "true"]);
+        assert!(
+            stderr(&out).contains("unknown controller memory in SubCgroupPaths"),
+            "{}",
+            stderr(&out)
+        );
+    } else {
+        // A controller prefix moves that hierarchy only.
+        let r = exec_probe(&c, &["--cgroup", "memory:sub"], &[]);
+        let lines = cgroup_lines(&r);
+        let memory = lines.iter().find(|l| l.contains(":memory:")).unwrap();
+        assert!(memory.ends_with(&inside), "{lines:?}");
+        let pids = lines.iter().find(|l| l.contains(":pids:")).unwrap();
+        assert!(pids.ends_with(&c.cgroup), "{lines:?}");
+    }
+
+    for (arg, want) in [
+        ("../elsewhere", "../elsewhere is not a sub cgroup path"),
+        ("missing", "the sub-cgroup"),
+        ("a:b:c", "invalid --cgroup argument: a:b:c"),
+    ] {
+        let out = exec(&c, &["--cgroup", arg, &c.id, "true"]);
+        assert!(!out.status.success(), "--cgroup {arg} accepted");
+        assert!(
+            stderr(&out).contains(want),
+            "--cgroup {arg}: {}",
+            stderr(&out)
+        );
+    }
+    let out = exec(
+        &c,
+        &["--cgroup", "sub", "--cgroup", "pids:sub", &c.id, "true"],
+    );
+    assert!(
+        stderr(&out).contains("invalid --cgroup argument: sub (missing <controller>: prefix)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // delete removes the sub-cgroups brig placed processes in, with the container's.
+    assert!(c.brig(&["delete", "--force", &c.id]).status.success());
+    c.assert_clean();
+}

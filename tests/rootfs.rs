@@ -863,6 +863,9 @@ fn a_bind_source_only_root_can_reach_is_opened_before_the_user_namespace() {
         "destination": "/etc/os-release", "type": "bind",
         "source": private.join("file"), "options": ["bind", "ro"]}));
     let r = c.probe(&["--try-read", "/etc/os-release"]);
-    assert_eq!(r["readable"]["/etc/os-release"]["content"], "host data\n", "{r}");
+    assert_eq!(
+        r["readable"]["/etc/os-release"]["content"], "host data\n",
+        "{r}"
+    );
     c.assert_clean();
 }

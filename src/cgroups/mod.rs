@@ -104,6 +104,73 @@ impl CgroupPaths {
     }
 }
 
+impl CgroupPaths {
+    /// `exec --cgroup [<controller>[,<controller>...]:]<path>`: these paths with the named
+    /// hierarchies moved down to an existing sub-cgroup of the container's. One argument
+    /// without a prefix moves every hierarchy (the only form on a v2 host); each argument
+    /// with a prefix moves the hierarchies of its controllers.
+    pub fn with_sub_cgroups(&self, args: &[String]) -> Result<CgroupPaths> {
+        let mut paths = self.clone();
+        for arg in args {
+            let (controllers, sub) = match arg.split(':').collect::<Vec<_>>()[..] {
+                [sub] if args.len() == 1 => (None, sub),
+                [_] => {
+                    return Err(Error::msg(format!(
+                        "invalid --cgroup argument: {arg} (missing <controller>: prefix)"
+                    )))
+                }
+                [controllers, sub] => (Some(controllers), sub),
+                _ => return Err(Error::msg(format!("invalid --cgroup argument: {arg}"))),
+            };
+            let below = sub_cgroup(sub)?;
+            let keys: Vec<String> = match controllers {
+                None => paths.dirs.keys().cloned().collect(),
+                Some(list) => list
+                    .split(',')
+                    .map(|c| {
+                        paths
+                            .dirs
+                            .keys()
+                            .find(|h| h.split(',').any(|x| x == c))
+                            .cloned()
+                            .ok_or_else(|| {
+                                Error::msg(format!("unknown controller {c} in SubCgroupPaths"))
+                            })
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            for key in keys {
+                let dir = self.dirs[&key].join(&below);
+                if !dir.is_dir() {
+                    return Err(Error::msg(format!(
+                        "exec --cgroup: the sub-cgroup {} does not exist",
+                        dir.display()
+                    )));
+                }
+                paths.dirs.insert(key, dir);
+            }
+        }
+        Ok(paths)
+    }
+}
+
+/// A `--cgroup` path made relative and checked to stay inside the container's cgroup
+/// (".." may not climb out of it).
+fn sub_cgroup(sub: &str) -> Result<PathBuf> {
+    let mut below = PathBuf::new();
+    for part in Path::new(sub).components() {
+        match part {
+            std::path::Component::Normal(name) => below.push(name),
+            std::path::Component::ParentDir if below.pop() => {}
+            std::path::Component::ParentDir => {
+                return Err(Error::msg(format!("{sub} is not a sub cgroup path")))
+            }
+            _ => {}
+        }
+    }
+    Ok(below)
+}
+
 /// What `create` found: whether the cgroup was there already, and the processes in it.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -692,6 +759,47 @@ fn remove_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exec_sub_cgroups_follow_runc_and_stay_inside_the_container() {
+        let base = std::env::temp_dir().join(format!("brig-sub-cgroups-{}", std::process::id()));
+        let mut paths = CgroupPaths::default();
+        for h in ["cpu,cpuacct", "memory", "name=systemd"] {
+            let dir = base.join(h).join("ctr");
+            std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+            paths.dirs.insert(h.into(), dir);
+        }
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let err = |a: &[&str]| paths.with_sub_cgroups(&args(a)).unwrap_err().to_string();
+
+        let all = paths.with_sub_cgroups(&args(&["/sub"])).unwrap();
+        assert!(all.dirs.values().all(|d| d.ends_with("ctr/sub")), "{all:?}");
+        let some = paths
+            .with_sub_cgroups(&args(&[
+                "cpuacct,memory:sub/x/../deeper",
+                "name=systemd:sub",
+            ]))
+            .unwrap();
+        assert!(some.dirs["cpu,cpuacct"].ends_with("ctr/sub/deeper"));
+        assert!(some.dirs["memory"].ends_with("ctr/sub/deeper"));
+        assert!(some.dirs["name=systemd"].ends_with("ctr/sub"));
+
+        assert_eq!(err(&["a:b:c"]), "invalid --cgroup argument: a:b:c");
+        assert_eq!(
+            err(&["sub", "memory:sub"]),
+            "invalid --cgroup argument: sub (missing <controller>: prefix)"
+        );
+        assert_eq!(
+            err(&["pids:sub"]),
+            "unknown controller pids in SubCgroupPaths"
+        );
+        assert_eq!(
+            err(&["sub/../../ctr2"]),
+            "sub/../../ctr2 is not a sub cgroup path"
+        );
+        assert!(err(&["memory:nope"]).contains("sub-cgroup"));
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn a_cgroup2_move_is_judged_at_the_common_ancestor() {

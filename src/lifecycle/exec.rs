@@ -54,10 +54,6 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let unsupported = [("exec --cgroup (sub-cgroups)", !o.cgroup.is_empty())];
-    if let Some((what, _)) = unsupported.iter().find(|(_, set)| *set) {
-        return Err(Error::Unsupported((*what).into()));
-    }
     crate::security::lsm::check_apparmor("exec --apparmor", o.apparmor)?;
     crate::security::lsm::check_selinux("exec --process-label", o.process_label)?;
     let raw = std::fs::read(dir.join(CONFIG_FILE))
@@ -73,7 +69,8 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     let namespaces = NamespacePlan::for_exec(&spec, state.pid)?;
     let caps = CapSets::from_spec(process.capabilities().as_ref());
     spec.set_process(Some(process));
-    let cgroup = cgroups::from_paths(&state.cgroup);
+    // `--cgroup` places the process in sub-cgroups; everything else uses the container's.
+    let cgroup = cgroups::from_paths(&state.cgroup.with_sub_cgroups(&o.cgroup)?);
     let forwarded = if o.detach {
         None
     } else {

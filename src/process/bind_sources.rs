@@ -39,7 +39,10 @@ pub fn open_bind_sources(
             .map_err(|_| Error::config(format!("mounts[{i}].source"), "contains a NUL byte"))?;
         let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
         let fd = crate::support::sys::open_tree_clone(&path, recursive).map_err(|e| {
-            Error::os(format!("mounts[{i}]: open bind source {}", source.display()), e)
+            Error::os(
+                format!("mounts[{i}]: open bind source {}", source.display()),
+                e,
+            )
         })?;
         opened.push((i, fd));
     }
