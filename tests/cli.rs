@@ -140,6 +140,17 @@ fn features_reports_what_brig_does() {
         assert!(opts.contains(&name), "mountOptions lacks {name}");
     }
     assert_eq!(f["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    // intelRdt where resctrl is mounted (refused elsewhere: tests/bad_input.rs).
+    let resctrl = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("resctrl "))
+        });
+    assert_eq!(f["linux"]["intelRdt"]["enabled"], resctrl);
+    assert_eq!(f["linux"]["intelRdt"]["schemata"], resctrl);
     assert!(f["linux"]["capabilities"]
         .as_array()
         .unwrap()

@@ -6,6 +6,7 @@
 //! when the config asks for it; what the v2 manager does not apply yet is refused by name.
 
 mod devices;
+pub mod resctrl;
 pub mod stats;
 pub mod systemd;
 mod v1;

@@ -14,6 +14,11 @@ pub fn run() -> Result<i32> {
     });
     // brig applies each LSM where the host runs it.
     let lsm = crate::security::lsm::Host::detect();
+    // intelRdt is applied where resctrl is mounted and refused elsewhere.
+    let resctrl = crate::cgroups::resctrl::mount_point();
+    let rdt_monitoring = resctrl
+        .as_ref()
+        .is_some_and(|r| r.join("info/L3_MON").exists());
     let doc = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::spec::OCI_VERSION,
@@ -26,7 +31,7 @@ pub fn run() -> Result<i32> {
             "seccomp": crate::security::seccomp::features(),
             "apparmor": {"enabled": lsm.apparmor},
             "selinux": {"enabled": lsm.selinux},
-            "intelRdt": {"enabled": false},
+            "intelRdt": {"enabled": resctrl.is_some(), "schemata": resctrl.is_some(), "monitoring": rdt_monitoring},
             "memoryPolicy": {
                 "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]

@@ -9,17 +9,16 @@ use crate::cli::MatchesExt;
 use crate::support::error::{Error, Result};
 
 pub fn run(g: &Globals, m: &ArgMatches) -> Result<i32> {
-    if m.str("l3-cache-schema").is_some() || m.str("mem-bw-schema").is_some() {
-        return Err(Error::Unsupported(
-            "update --l3-cache-schema / --mem-bw-schema (Intel RDT)".into(),
-        ));
-    }
     let resources = match m.str("resources") {
         // As in runc, a resources document replaces the flags.
         Some(source) => parse_resources(&read_source(source)?)?,
         None => from_flags(m)?,
     };
-    crate::lifecycle::update::update(&g.root, id(m), &resources)?;
+    let rdt = crate::lifecycle::update::RdtUpdate {
+        l3_cache_schema: m.str("l3-cache-schema"),
+        mem_bw_schema: m.str("mem-bw-schema"),
+    };
+    crate::lifecycle::update::update(&g.root, id(m), &resources, &rdt)?;
     Ok(0)
 }
 

@@ -85,6 +85,10 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             note_preexisting_cgroup(&mut saved, found.pids);
             dir.save(&saved)?;
         }
+        if let Some(rdt) = linux.and_then(|l| l.intel_rdt().as_ref()) {
+            saved.resctrl = Some(cgroups::resctrl::create_on_host(rdt, o.id)?);
+            dir.save(&saved)?;
+        }
         crash::point("create: cgroup");
         crate::support::logging::debug(|| format!("create: cgroup {:?}", cgroup.paths().dirs));
         let fifo = if o.for_run {
@@ -130,7 +134,12 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             bind_sources,
         };
         let hooks: process::CreateHooks = &run_create_hooks;
-        process::spawn(&cfg, cgroup.as_ref(), has_create_hooks.then_some(hooks))
+        process::spawn(
+            &cfg,
+            cgroup.as_ref(),
+            saved.resctrl.as_ref(),
+            has_create_hooks.then_some(hooks),
+        )
     })();
     let result = result.and_then(|init| {
         crash::point("create: init ready");
@@ -173,6 +182,9 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         }),
         Err(e) => {
             let _ = cgroup.destroy();
+            if let Some(group) = &saved.resctrl {
+                let _ = group.remove();
+            }
             let _ = dir.remove();
             Err(e)
         }
@@ -225,6 +237,7 @@ fn new_state(
             .into_iter()
             .collect(),
         cgroup: cgroup.paths().clone(),
+        resctrl: None,
         own_pid_ns: namespaces
             .new
             .contains(nix::sched::CloneFlags::CLONE_NEWPID),

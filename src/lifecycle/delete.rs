@@ -1,5 +1,5 @@
-//! Deleting a container: kill what is left, remove its cgroup and its state directory,
-//! then the poststop hooks.
+//! Deleting a container: kill what is left, remove its cgroup (and resctrl group) and its
+//! state directory, then the poststop hooks.
 
 use crate::cgroups;
 use crate::lifecycle::kill::kill_all_and_wait;
@@ -19,6 +19,9 @@ pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
             "left cgroup {}: it holds processes that are not the container's",
             dirs.join(", ")
         ));
+    }
+    if let Some(group) = &state.resctrl {
+        group.remove()?;
     }
     crash::point("delete: cgroup removed");
     dir.remove()?;

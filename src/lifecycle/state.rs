@@ -30,6 +30,9 @@ pub struct SavedState {
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     pub cgroup: CgroupPaths,
+    /// `linux.intelRdt`: the container's resctrl group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resctrl: Option<crate::cgroups::resctrl::Group>,
     /// The init runs in a pid namespace of its own: killing it kills every process.
     pub own_pid_ns: bool,
     pub oci_version: String,

@@ -19,7 +19,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use crate::cgroups::CgroupManager;
+use crate::cgroups::{resctrl, CgroupManager};
 use crate::init::{FinalWord, InitConfig};
 use crate::security::seccomp;
 use crate::support::error::{Error, Result};
@@ -108,11 +108,12 @@ impl crate::init::Parent for ChildEnd {
     }
 }
 
-/// Fork the init, place it in its cgroup, and drive it to Ready.
+/// Fork the init, place it in its cgroup (and resctrl group), and drive it to Ready.
 /// On failure every process started here is killed and reaped.
 pub fn spawn(
     cfg: &InitConfig,
     cgroup: &dyn CgroupManager,
+    resctrl: Option<&resctrl::Group>,
     hooks: Option<CreateHooks>,
 ) -> Result<Spawned> {
     crate::support::logging::debug(|| {
@@ -134,7 +135,14 @@ pub fn spawn(
     drop(child_end);
     crate::support::crash::point("init forked");
     let mut init_pid = None;
-    let result = drive_to_ready(cfg, cgroup, hooks, &parent_end, child, &mut init_pid);
+    let result = drive_to_ready(
+        cfg,
+        (cgroup, resctrl),
+        hooks,
+        &parent_end,
+        child,
+        &mut init_pid,
+    );
     match result {
         Ok(pid) => Ok(Spawned {
             pid,
@@ -153,13 +161,16 @@ pub fn spawn(
 
 fn drive_to_ready(
     cfg: &InitConfig,
-    cgroup: &dyn CgroupManager,
+    (cgroup, resctrl): (&dyn CgroupManager, Option<&resctrl::Group>),
     hooks: Option<CreateHooks>,
     ch: &Channel,
     child: i32,
     init_pid: &mut Option<i32>,
 ) -> Result<i32> {
     cgroup.add(child)?;
+    if let Some(group) = resctrl {
+        group.add(child)?;
+    }
     if cfg.namespaces.new_user() && !cfg.namespaces.two_step() {
         namespaces::write_id_maps(cfg.spec, child)?;
     }

@@ -208,12 +208,14 @@ fn validate_mount_settings(linux: &Linux) -> Result<()> {
     Ok(())
 }
 
-/// Fields brig does not implement yet, refused by name.
+/// Fields brig does not implement yet, refused by name; and `intelRdt`, which needs
+/// resctrl on this host.
 fn refuse_unsupported(linux: &Linux) -> Result<()> {
-    let later = [
-        ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.netDevices", linux.net_devices().is_some()),
-    ];
+    if let Some(rdt) = linux.intel_rdt() {
+        let resctrl = crate::cgroups::resctrl::mount_point();
+        crate::cgroups::resctrl::validate(rdt, resctrl.as_deref())?;
+    }
+    let later = [("linux.netDevices", linux.net_devices().is_some())];
     if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
         return Err(Error::Unsupported((*field).into()));
     }
