@@ -7,7 +7,7 @@ ROOTFS   := $(FIXTURES)/rootfs
 BRIG     := $(CURDIR)/target/debug/brig
 # Debian packages: the fixture's busybox, runc and crun to compare against (tests, bench),
 # containerd for the end-to-end test, time for the bench's peak-RSS figure.
-PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd
+PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd iproute2
 # The release binary is static (glibc and libseccomp linked in): no dynamic loader work
 # at each start and fewer resident pages. --target keeps build scripts and proc macros
 # dynamic.

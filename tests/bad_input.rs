@@ -745,6 +745,19 @@ fn corpus() -> Vec<Case> {
         config("intel-rdt", "linux.intelRdt", |c| {
             c["linux"]["intelRdt"] = json!({"closID": "x"})
         }),
+        config("net-devices-no-netns", "linux.netDevices", |c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|n| n["type"] != "network");
+            c["linux"]["netDevices"] = json!({"eth0": {}})
+        }),
+        config("net-devices-bad-name", "linux.netDevices.eth0.name", |c| {
+            c["linux"]["netDevices"] = json!({"eth0": {"name": "a/b"}})
+        }),
+        config("net-devices-same-name", "linux.netDevices", |c| {
+            c["linux"]["netDevices"] = json!({"eth0": {"name": "x"}, "eth1": {"name": "x"}})
+        }),
         // --- ids ------------------------------------------------------------------------
         argv("id-empty", "invalid container ID format", |c, _| {
             create_id(c, "")

@@ -151,6 +151,7 @@ fn features_reports_what_brig_does() {
         });
     assert_eq!(f["linux"]["intelRdt"]["enabled"], resctrl);
     assert_eq!(f["linux"]["intelRdt"]["schemata"], resctrl);
+    assert_eq!(f["linux"]["netDevices"]["enabled"], true);
     assert!(f["linux"]["capabilities"]
         .as_array()
         .unwrap()

@@ -236,3 +236,83 @@ fn a_new_network_namespace_has_its_loopback_up() {
     assert_eq!(flags & 1, 1, "lo is up: {flags:#x}");
     c.assert_clean();
 }
+
+/// A veth pair on the host, removed (both ends) when dropped.
+struct Veth(String);
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let name = format!("b{tag}{}", std::process::id() % 100_000);
+        let peer = format!("{name}p");
+        let _ = ip(&["link", "del", &name]);
+        ip(&["link", "add", &name, "type", "veth", "peer", "name", &peer]).unwrap();
+        Veth(name)
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = ip(&["link", "del", &self.0]);
+    }
+}
+
+/// iproute2's `ip` on the host; Err holds its stderr.
+fn ip(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(stdout(&out))
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+/// `linux.netDevices` (runc 1.3): a host interface is moved into the container's network
+/// namespace under the name asked, with its permanent global addresses (IPv4 and IPv6),
+/// and up; `delete` moves it back to the host under its own name, addresses included. A
+/// veth end would otherwise die with the namespace. A create that fails after the move
+/// gives the device back too.
+///
+/// Checked against the previous brig: it refused the field ("linux.netDevices is not
+/// supported yet").
+#[test]
+fn net_devices_move_into_the_container_and_back_on_delete() {
+    let veth = Veth::new("nd");
+    let dev = veth.0.as_str();
+    ip(&["addr", "add", "10.211.7.1/24", "dev", dev]).unwrap();
+    ip(&["-6", "addr", "add", "fd00:211:7::1/64", "dev", dev, "nodad"]).unwrap();
+    ip(&["link", "set", dev, "up"]).unwrap();
+
+    let mut c = Ctx::new("ns-netdev");
+    c.set_args(&["sleep", "60"]);
+    c.config["linux"]["netDevices"] = json!({ dev: {"name": "eth7"} });
+    c.run_detached();
+    assert!(
+        ip(&["link", "show", dev]).is_err(),
+        "{dev} is still on the host"
+    );
+    let inside = c.brig_ok(&["exec", &c.id, "ip", "addr", "show", "eth7"]);
+    let inside = stdout(&inside);
+    for want in ["10.211.7.1/24", "fd00:211:7::1/64", ",UP"] {
+        assert!(inside.contains(want), "inside lacks {want}: {inside}");
+    }
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+    let back = ip(&["addr", "show", dev]).expect("the device is back on the host");
+    for want in ["10.211.7.1/24", "fd00:211:7::1/64", ",UP"] {
+        assert!(
+            back.contains(want),
+            "back on the host without {want}: {back}"
+        );
+    }
+
+    // A create that fails once the device is in (no such program) gives it back.
+    let mut c = Ctx::new("ns-netdev-fail");
+    c.set_args(&["/no/such/program"]);
+    c.config["linux"]["netDevices"] = json!({ dev: {} });
+    c.expect_create_error("no/such/program");
+    let back = ip(&["addr", "show", dev]).expect("the device is back after a failed create");
+    assert!(back.contains("10.211.7.1/24"), "{back}");
+}

@@ -812,6 +812,8 @@ fn a_procfs_bound_over_proc_is_taken_as_runc_takes_it() {
 #[test]
 fn a_read_only_dev_gets_its_devices_first() {
     let mut c = Ctx::new("fs-ro-dev");
+    // /data is made in the rootfs: a copy, not the fixture other tests share.
+    c.private_rootfs();
     let mounts = c.config["mounts"].as_array_mut().unwrap();
     for m in mounts.iter_mut() {
         if m["destination"] == "/dev" {

@@ -205,8 +205,10 @@ fn the_terminal_belongs_to_the_processs_user() {
     let mut master = std::fs::File::from(receiver.join().unwrap());
     c.brig_ok(&["start", &c.id]);
     let text = read_until(&mut master, |t| t.contains("}\r\n") || t.ends_with('}'));
-    let r: Value =
-        serde_json::from_str(&text[text.find('{').unwrap()..=text.rfind('}').unwrap()]).unwrap();
+    let (Some(open), Some(close)) = (text.find('{'), text.rfind('}')) else {
+        panic!("no report on the terminal: {text:?}");
+    };
+    let r: Value = serde_json::from_str(&text[open..=close]).unwrap();
     assert_eq!(r["stat"]["/dev/console"]["uid"], 1000, "{}", r["stat"]);
     c.wait_status("stopped");
     c.brig_ok(&["delete", &c.id]);

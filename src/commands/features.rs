@@ -36,6 +36,7 @@ pub fn run() -> Result<i32> {
                 "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
                 "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
             },
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": crate::support::sys::has_mount_setattr()}}
         },
         "annotations": {"org.brig.version": env!("CARGO_PKG_VERSION")}

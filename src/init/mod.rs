@@ -71,6 +71,8 @@ pub trait Parent {
     fn wait_go(&self) -> Result<()>;
     /// A user namespace was just unshared: have brig write its id maps; returns once done.
     fn request_id_maps(&self) -> Result<()>;
+    /// The init is in its network namespace: have brig move `linux.netDevices` into it.
+    fn move_net_devices(&self) -> Result<()>;
     /// A two-step spawn forked the container's init, with this host pid.
     fn init_forked(&self, pid: i32) -> Result<()>;
     /// The mounts are made: have brig run the prestart and createRuntime hooks; returns
@@ -147,6 +149,14 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     }
     if !cfg.exec && cfg.namespaces.new.contains(CloneFlags::CLONE_NEWNET) {
         bring_loopback_up()?;
+    }
+    let net_devices = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref());
+    if !cfg.exec && net_devices.is_some_and(|d| !d.is_empty()) {
+        parent.move_net_devices()?;
     }
     let hooks_state = if cfg.exec {
         None

@@ -53,6 +53,13 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     let bundle = Bundle::load(o.bundle)?;
     let spec = &bundle.spec;
     crate::init::rootfs::check_no_pivot(spec, o.no_pivot)?;
+    let net_devices = process::net_devices::from_spec(spec);
+    if !net_devices.is_empty() && (o.rootless || !nix::unistd::geteuid().is_root()) {
+        return Err(Error::config(
+            "linux.netDevices",
+            "network devices are not supported for rootless containers",
+        ));
+    }
     // Before anything exists: the re-executed brig starts this create again.
     if crate::security::exe::could_reach_brig(spec) {
         crate::security::exe::reexec_read_only()?;
@@ -78,6 +85,9 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     // reports as stopped and `delete` removes, cgroup included.
     let dir = root.create(o.id, &saved)?;
     crash::point("create: state directory");
+    // The container's network namespace while devices are in it: held open, it outlives a
+    // failed init, so the devices can come back (a veth would die with it).
+    let devices_ns: std::cell::RefCell<Option<OwnedFd>> = Default::default();
     crate::support::logging::debug(|| format!("create: state directory {}", dir.path.display()));
     let result = (|| -> Result<Spawned> {
         let found = cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
@@ -133,13 +143,17 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             idmapped: process::idmapped::prepare_idmapped(spec, &bundle.dir)?,
             bind_sources,
         };
-        let hooks: process::CreateHooks = &run_create_hooks;
-        process::spawn(
-            &cfg,
-            cgroup.as_ref(),
-            saved.resctrl.as_ref(),
-            has_create_hooks.then_some(hooks),
-        )
+        let move_devices = |pid: i32| -> Result<()> {
+            let ns = process::net_devices::hold_namespace(pid)?;
+            process::net_devices::move_in(&net_devices, std::os::fd::AsFd::as_fd(&ns))?;
+            *devices_ns.borrow_mut() = Some(ns);
+            Ok(())
+        };
+        let steps = process::CreateSteps {
+            hooks: has_create_hooks.then_some(&run_create_hooks),
+            net_devices: (!net_devices.is_empty()).then_some(&move_devices),
+        };
+        process::spawn(&cfg, cgroup.as_ref(), saved.resctrl.as_ref(), &steps)
     })();
     let result = result.and_then(|init| {
         crash::point("create: init ready");
@@ -181,6 +195,13 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             console,
         }),
         Err(e) => {
+            if let Some(ns) = devices_ns.take() {
+                let back =
+                    process::net_devices::move_out(&net_devices, std::os::fd::AsFd::as_fd(&ns));
+                if let Err(e) = back {
+                    crate::support::logging::warn(&e.to_string());
+                }
+            }
             let _ = cgroup.destroy();
             if let Some(group) = &saved.resctrl {
                 let _ = group.remove();
@@ -238,6 +259,7 @@ fn new_state(
             .collect(),
         cgroup: cgroup.paths().clone(),
         resctrl: None,
+        net_devices: process::net_devices::from_spec(&bundle.spec),
         own_pid_ns: namespaces
             .new
             .contains(nix::sched::CloneFlags::CLONE_NEWPID),

@@ -1,15 +1,22 @@
 //! Deleting a container: kill what is left, remove its cgroup (and resctrl group) and its
 //! state directory, then the poststop hooks.
 
+use std::os::fd::{AsFd, OwnedFd};
+
 use crate::cgroups;
 use crate::lifecycle::kill::kill_all_and_wait;
 use crate::lifecycle::state::{ContainerDir, SavedState, StateRoot};
 use crate::lifecycle::status::{self, run_post_hooks, Status};
 use crate::support::crash;
 use crate::support::error::{Error, Result};
+use crate::support::proc::process_start_time;
 
 /// Remove what a stopped container holds: its cgroup and its state directory.
 pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
+    // Held across the kill so that the devices outlive the init with it.
+    let devices_ns = (!state.net_devices.is_empty())
+        .then(|| devices_namespace(state))
+        .flatten();
     kill_all_and_wait(state)?;
     crash::point("delete: processes killed");
     let left = cgroups::from_paths(&state.cgroup).destroy()?;
@@ -24,6 +31,7 @@ pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
         group.remove()?;
     }
     crash::point("delete: cgroup removed");
+    return_net_devices(state, devices_ns);
     dir.remove()?;
     crash::point("delete: state removed");
     // A container whose create never finished gets no poststop, as a failed create.
@@ -35,6 +43,33 @@ pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The network namespace of a live init, to take `linux.netDevices` back from.
+fn devices_namespace(state: &SavedState) -> Option<OwnedFd> {
+    let _pidfd = status::init_pidfd(state)?;
+    let ns = crate::process::net_devices::hold_namespace(state.pid).ok()?;
+    // Checked after the open: the namespace is the init's only if the pid still is.
+    (process_start_time(state.pid) == Some(state.pid_start)).then_some(ns)
+}
+
+/// Move `linux.netDevices` back to the host; a failure is a warning, as the container is
+/// gone either way.
+fn return_net_devices(state: &SavedState, ns: Option<OwnedFd>) {
+    if state.net_devices.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = state.net_devices.keys().map(String::as_str).collect();
+    let Some(ns) = ns else {
+        crate::support::logging::warn(&format!(
+            "network devices {} not moved back: the container's network namespace is gone (the kernel returns a physical device itself)",
+            names.join(", ")
+        ));
+        return;
+    };
+    if let Err(e) = crate::process::net_devices::move_out(&state.net_devices, ns.as_fd()) {
+        crate::support::logging::warn(&e.to_string());
+    }
 }
 
 /// `delete`: a stopped (or created) container, or with `force` any, and with `force` an

@@ -99,7 +99,12 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
         idmapped: Vec::new(),
         bind_sources: Vec::new(),
     };
-    let spawned = process::spawn(&cfg, cgroup.as_ref(), state.resctrl.as_ref(), None)?;
+    let spawned = process::spawn(
+        &cfg,
+        cgroup.as_ref(),
+        state.resctrl.as_ref(),
+        &Default::default(),
+    )?;
     crate::support::crash::point("exec: process ready");
     // Our copy of the init's console end must go, or a missing pty master would block the
     // proxy forever instead of reading EOF.

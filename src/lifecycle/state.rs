@@ -33,6 +33,9 @@ pub struct SavedState {
     /// `linux.intelRdt`: the container's resctrl group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resctrl: Option<crate::cgroups::resctrl::Group>,
+    /// `linux.netDevices` moved into the container: host name → name inside.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub net_devices: BTreeMap<String, String>,
     /// The init runs in a pid namespace of its own: killing it kills every process.
     pub own_pid_ns: bool,
     pub oci_version: String,

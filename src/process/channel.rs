@@ -23,6 +23,10 @@ pub enum Msg {
     Exec,
     /// child → parent: the child unshared a user namespace; write its id maps.
     MapRequest,
+    /// child → parent: the init is in its network namespace: move linux.netDevices in.
+    NetDevices,
+    /// parent → child: they are moved.
+    NetDevicesMoved,
     /// child → parent: the pid (in brig's pid namespace) of the forked container init.
     InitPid(i32),
     /// child → parent: the mounts are done, the root not yet entered: run the prestart
@@ -62,7 +66,9 @@ impl Channel {
             Msg::Mapped => buf.push(2),
             Msg::Commit => buf.push(3),
             Msg::Exec => buf.push(4),
+            Msg::NetDevicesMoved => buf.push(6),
             Msg::MapRequest => buf.push(10),
+            Msg::NetDevices => buf.push(16),
             Msg::InitPid(pid) => {
                 buf.push(11);
                 buf.extend_from_slice(&pid.to_le_bytes());
@@ -114,7 +120,9 @@ impl Channel {
             2 => Msg::Mapped,
             3 => Msg::Commit,
             4 => Msg::Exec,
+            6 => Msg::NetDevicesMoved,
             10 => Msg::MapRequest,
+            16 => Msg::NetDevices,
             11 if body.len() == 4 => {
                 Msg::InitPid(i32::from_le_bytes([body[0], body[1], body[2], body[3]]))
             }

@@ -12,6 +12,7 @@ mod channel;
 pub mod idmap_helper;
 pub mod idmapped;
 pub mod namespaces;
+pub mod net_devices;
 
 use std::os::fd::OwnedFd;
 
@@ -25,9 +26,15 @@ use crate::security::seccomp;
 use crate::support::error::{Error, Result};
 use channel::{Channel, Msg};
 
-/// The host's part of the create-time hooks: runs prestart and createRuntime for the
-/// init's host pid and returns the state JSON the init's own hooks get.
-pub type CreateHooks<'a> = &'a dyn Fn(i32) -> Result<String>;
+/// What `create` does on the host when the init asks, given the init's host pid (none of
+/// it for `exec`).
+#[derive(Default)]
+pub struct CreateSteps<'a> {
+    /// Run prestart and createRuntime; returns the state JSON the init's own hooks get.
+    pub hooks: Option<&'a dyn Fn(i32) -> Result<String>>,
+    /// Move `linux.netDevices` into the init's network namespace.
+    pub net_devices: Option<&'a dyn Fn(i32) -> Result<()>>,
+}
 
 /// A spawned init, Ready and waiting for its final word.
 pub struct Spawned {
@@ -67,6 +74,11 @@ impl crate::init::Parent for ChildEnd {
     fn request_id_maps(&self) -> Result<()> {
         self.0.send(&Msg::MapRequest)?;
         self.0.expect(Msg::Mapped)
+    }
+
+    fn move_net_devices(&self) -> Result<()> {
+        self.0.send(&Msg::NetDevices)?;
+        self.0.expect(Msg::NetDevicesMoved)
     }
 
     fn init_forked(&self, pid: i32) -> Result<()> {
@@ -114,7 +126,7 @@ pub fn spawn(
     cfg: &InitConfig,
     cgroup: &dyn CgroupManager,
     resctrl: Option<&resctrl::Group>,
-    hooks: Option<CreateHooks>,
+    steps: &CreateSteps,
 ) -> Result<Spawned> {
     crate::support::logging::debug(|| {
         format!(
@@ -138,7 +150,7 @@ pub fn spawn(
     let result = drive_to_ready(
         cfg,
         (cgroup, resctrl),
-        hooks,
+        steps,
         &parent_end,
         child,
         &mut init_pid,
@@ -162,7 +174,7 @@ pub fn spawn(
 fn drive_to_ready(
     cfg: &InitConfig,
     (cgroup, resctrl): (&dyn CgroupManager, Option<&resctrl::Group>),
-    hooks: Option<CreateHooks>,
+    steps: &CreateSteps,
     ch: &Channel,
     child: i32,
     init_pid: &mut Option<i32>,
@@ -187,8 +199,16 @@ fn drive_to_ready(
                 // The first step has done its job and exits; reap it now.
                 let _ = waitpid(Pid::from_raw(child), None);
             }
+            Some(Msg::NetDevices) => {
+                let move_in = steps.net_devices.ok_or_else(|| {
+                    Error::msg("init asked to move network devices that are not configured")
+                })?;
+                move_in(init_pid.unwrap_or(child))?;
+                ch.send(&Msg::NetDevicesMoved)?;
+            }
             Some(Msg::Hooks) => {
-                let run = hooks
+                let run = steps
+                    .hooks
                     .ok_or_else(|| Error::msg("init asked for hooks that are not configured"))?;
                 let json = run(init_pid.unwrap_or(child))?;
                 ch.send(&Msg::HooksDone(json))?;

@@ -29,7 +29,7 @@ pub(super) fn validate_linux(spec: &Spec, linux: &Linux) -> Result<()> {
         crate::init::attrs::memory_policy(policy)
             .map_err(|e| Error::config("linux.memoryPolicy", e))?;
     }
-    refuse_unsupported(linux)
+    validate_rdt_and_devices(linux)
 }
 
 /// No namespace twice, paths absolute and to namespace files (a fifo would block), and a
@@ -208,16 +208,63 @@ fn validate_mount_settings(linux: &Linux) -> Result<()> {
     Ok(())
 }
 
-/// Fields brig does not implement yet, refused by name; and `intelRdt`, which needs
-/// resctrl on this host.
-fn refuse_unsupported(linux: &Linux) -> Result<()> {
+/// `intelRdt`, which needs resctrl on this host.
+fn validate_rdt_and_devices(linux: &Linux) -> Result<()> {
     if let Some(rdt) = linux.intel_rdt() {
         let resctrl = crate::cgroups::resctrl::mount_point();
         crate::cgroups::resctrl::validate(rdt, resctrl.as_deref())?;
     }
-    let later = [("linux.netDevices", linux.net_devices().is_some())];
-    if let Some((field, _)) = later.iter().find(|(_, set)| *set) {
-        return Err(Error::Unsupported((*field).into()));
+    validate_net_devices(linux)
+}
+
+/// `linux.netDevices`: a network namespace to move them into, and names the kernel takes
+/// (runc's rule), no two of them the same inside.
+fn validate_net_devices(linux: &Linux) -> Result<()> {
+    let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let has_netns = linux
+        .namespaces()
+        .iter()
+        .flatten()
+        .any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network);
+    if !has_netns {
+        return Err(Error::config(
+            "linux.netDevices",
+            "unable to move network devices without a NET namespace",
+        ));
+    }
+    let valid = |name: &str| {
+        !name.is_empty()
+            && name.len() < 16
+            && name != "."
+            && name != ".."
+            && !name.contains(['/', ':', ' '])
+    };
+    let mut inside = std::collections::BTreeSet::new();
+    for (host, device) in devices {
+        if !valid(host) {
+            return Err(Error::config(
+                format!("linux.netDevices.{host}"),
+                format!("invalid network device name {host:?}"),
+            ));
+        }
+        let name = device.name().as_deref().filter(|n| !n.is_empty());
+        if let Some(name) = name.filter(|n| !valid(n)) {
+            return Err(Error::config(
+                format!("linux.netDevices.{host}.name"),
+                format!("invalid network device name {name:?}"),
+            ));
+        }
+        if !inside.insert(name.unwrap_or(host)) {
+            return Err(Error::config(
+                format!("linux.netDevices.{host}"),
+                format!(
+                    "two devices are named {:?} in the container",
+                    name.unwrap_or(host)
+                ),
+            ));
+        }
     }
     Ok(())
 }
