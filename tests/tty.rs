@@ -65,12 +65,8 @@ fn read_until(master: &mut std::fs::File, done: impl Fn(&str) -> bool) -> String
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[test]
-fn the_console_socket_receives_the_pty_master() {
-    let mut c = Ctx::new("tty-socket");
-    c.config["process"]["terminal"] = json!(true);
-    c.config["process"]["consoleSize"] = json!({"height": 24, "width": 80});
-    c.set_args(&["probe", "--stat", "/dev/console"]);
+/// `create --console-socket` with the config as it stands: the pty master received.
+fn create_with_console_socket(c: &Ctx) -> std::fs::File {
     c.write_config();
     let sock = c.base.join("console.sock");
     let listener = UnixListener::bind(&sock).unwrap();
@@ -87,11 +83,27 @@ fn the_console_socket_receives_the_pty_master() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut master = std::fs::File::from(receiver.join().unwrap());
+    std::fs::File::from(receiver.join().unwrap())
+}
+
+/// The probe's JSON report in what the terminal showed.
+fn report(text: &str) -> Value {
+    let (Some(open), Some(close)) = (text.find('{'), text.rfind('}')) else {
+        panic!("no report on the terminal: {text:?}");
+    };
+    serde_json::from_str(&text[open..=close]).unwrap()
+}
+
+#[test]
+fn the_console_socket_receives_the_pty_master() {
+    let mut c = Ctx::new("tty-socket");
+    c.config["process"]["terminal"] = json!(true);
+    c.config["process"]["consoleSize"] = json!({"height": 24, "width": 80});
+    c.set_args(&["probe", "--stat", "/dev/console"]);
+    let mut master = create_with_console_socket(&c);
     assert!(c.brig(&["start", &c.id]).status.success());
     let text = read_until(&mut master, |t| t.contains("}\r\n") || t.ends_with('}'));
-    let json_text = &text[text.find('{').unwrap()..=text.rfind('}').unwrap()];
-    let r: Value = serde_json::from_str(json_text).unwrap();
+    let r = report(&text);
     assert_eq!(r["tty"], true);
     assert_eq!(r["sid"], r["pid"], "the process leads its own session");
     assert_eq!(
@@ -186,29 +198,10 @@ fn the_terminal_belongs_to_the_processs_user() {
     c.config["process"]["terminal"] = json!(true);
     c.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
     c.set_args(&["probe", "--stat", "/dev/console"]);
-    c.write_config();
-    let sock = c.base.join("console.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || receive_master(&listener));
-    let out = c
-        .cmd()
-        .args(["create", "--console-socket"])
-        .arg(&sock)
-        .arg("--bundle")
-        .arg(&c.bundle)
-        .arg(&c.id)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let mut master = std::fs::File::from(receiver.join().unwrap());
+    let mut master = create_with_console_socket(&c);
     c.brig_ok(&["start", &c.id]);
     let text = read_until(&mut master, |t| t.contains("}\r\n") || t.ends_with('}'));
-    let (Some(open), Some(close)) = (text.find('{'), text.rfind('}')) else {
-        panic!("no report on the terminal: {text:?}");
-    };
-    let r: Value = serde_json::from_str(&text[open..=close]).unwrap();
+    let r = report(&text);
     assert_eq!(r["stat"]["/dev/console"]["uid"], 1000, "{}", r["stat"]);
     c.wait_status("stopped");
     c.brig_ok(&["delete", &c.id]);

@@ -80,28 +80,38 @@ fn resolve_rootfs(rootfs: &Path) -> Result<PathBuf> {
     Ok(rootfs)
 }
 
-/// Read a JSON file a caller handed us. It must be a regular file: a fifo would block
-/// brig and a device such as /dev/zero never ends.
-pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
+/// Open a file a caller handed us without blocking on a fifo, and stat it.
+fn open_given(path: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let step = || format!("open {}", path.display());
-    let mut f = std::fs::OpenOptions::new()
+    let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| Error::os(step(), e))?;
     let meta = f.metadata().map_err(|e| Error::os(step(), e))?;
+    Ok((f, meta))
+}
+
+fn read_file(mut f: std::fs::File, len: u64, path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.read_to_end(&mut bytes)
+        .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+    Ok(bytes)
+}
+
+/// Read a JSON file a caller handed us. It must be a regular file: a fifo would block
+/// brig and a device such as /dev/zero never ends.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    let (f, meta) = open_given(path)?;
     if !meta.is_file() {
         return Err(Error::msg(format!(
             "{}: not a regular file",
             path.display()
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.read_to_end(&mut bytes)
-        .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
-    Ok(bytes)
+    read_file(f, meta.len(), path)
 }
 
 /// How long `read_stream` waits for a pipe's writer to say something.
@@ -116,16 +126,11 @@ const STREAM_MAX: usize = 16 << 20;
 pub fn read_stream(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     use std::os::fd::AsFd;
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let step = || format!("open {}", path.display());
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| Error::os(step(), e))?;
-    let kind = f.metadata().map_err(|e| Error::os(step(), e))?.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    let (mut f, meta) = open_given(path)?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        return read_regular(path);
+        return read_file(f, meta.len(), path);
     }
     if !(kind.is_fifo() || kind.is_socket()) {
         return Err(Error::msg(format!(
