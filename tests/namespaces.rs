@@ -273,7 +273,8 @@ fn ip(args: &[&str]) -> Result<String, String> {
 /// namespace under the name asked, with its permanent global addresses (IPv4 and IPv6),
 /// and up; `delete` moves it back to the host under its own name, addresses included. A
 /// veth end would otherwise die with the namespace. A create that fails after the move
-/// gives the device back too.
+/// gives the device back too, and so does `delete` of a stopped container whose network
+/// namespace was joined by path (it outlives the container).
 ///
 /// Checked against the previous brig: it refused the field ("linux.netDevices is not
 /// supported yet").
@@ -315,4 +316,33 @@ fn net_devices_move_into_the_container_and_back_on_delete() {
     c.expect_create_error("no/such/program");
     let back = ip(&["addr", "show", dev]).expect("the device is back after a failed create");
     assert!(back.contains("10.211.7.1/24"), "{back}");
+
+    // A namespace joined by path outlives the container: delete takes the device back
+    // from it even once the init is gone.
+    struct NetNs(String);
+    impl Drop for NetNs {
+        fn drop(&mut self) {
+            let _ = ip(&["netns", "del", &self.0]);
+        }
+    }
+    let netns = NetNs(format!("bnd{}", std::process::id()));
+    ip(&["netns", "add", &netns.0]).unwrap();
+    let mut c = Ctx::new("ns-netdev-joined");
+    c.set_args(&["sleep", "60"]);
+    for n in c.config["linux"]["namespaces"].as_array_mut().unwrap() {
+        if n["type"] == "network" {
+            n["path"] = json!(format!("/run/netns/{}", netns.0));
+        }
+    }
+    c.config["linux"]["netDevices"] = json!({ dev: {"name": "eth8"} });
+    c.run_detached();
+    let inside = ip(&["-n", &netns.0, "addr", "show", "eth8"]).expect("eth8 in the netns");
+    assert!(inside.contains("10.211.7.1/24"), "{inside}");
+    c.brig_ok(&["kill", &c.id, "KILL"]);
+    c.wait_status("stopped");
+    c.brig_ok(&["delete", &c.id]);
+    c.assert_clean();
+    let back = ip(&["addr", "show", dev]).expect("the device is back from the joined netns");
+    assert!(back.contains("10.211.7.1/24"), "{back}");
+    assert!(ip(&["-n", &netns.0, "link", "show", "eth8"]).is_err());
 }

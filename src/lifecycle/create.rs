@@ -244,6 +244,7 @@ fn new_state(
 ) -> SavedState {
     let (secs, nanos) = crate::support::clock::now();
     let spec = &bundle.spec;
+    let net_devices = process::net_devices::from_spec(spec);
     SavedState {
         id: id.to_string(),
         pid: 0,
@@ -259,7 +260,10 @@ fn new_state(
             .collect(),
         cgroup: cgroup.paths().clone(),
         resctrl: None,
-        net_devices: process::net_devices::from_spec(&bundle.spec),
+        net_devices_ns: (!net_devices.is_empty())
+            .then(|| process::net_devices::JoinedNamespace::from_spec(spec))
+            .flatten(),
+        net_devices,
         own_pid_ns: namespaces
             .new
             .contains(nix::sched::CloneFlags::CLONE_NEWPID),

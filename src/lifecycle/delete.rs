@@ -45,12 +45,16 @@ pub fn destroy(dir: ContainerDir, state: &SavedState) -> Result<()> {
     Ok(())
 }
 
-/// The network namespace of a live init, to take `linux.netDevices` back from.
+/// The namespace to take `linux.netDevices` back from: a live init's, else the one the
+/// container joined by path.
 fn devices_namespace(state: &SavedState) -> Option<OwnedFd> {
-    let _pidfd = status::init_pidfd(state)?;
-    let ns = crate::process::net_devices::hold_namespace(state.pid).ok()?;
-    // Checked after the open: the namespace is the init's only if the pid still is.
-    (process_start_time(state.pid) == Some(state.pid_start)).then_some(ns)
+    let of_init = || {
+        let _pidfd = status::init_pidfd(state)?;
+        let ns = crate::process::net_devices::hold_namespace(state.pid).ok()?;
+        // Checked after the open: the namespace is the init's only if the pid still is.
+        (process_start_time(state.pid) == Some(state.pid_start)).then_some(ns)
+    };
+    of_init().or_else(|| state.net_devices_ns.as_ref()?.open())
 }
 
 /// Move `linux.netDevices` back to the host; a failure is a warning, as the container is

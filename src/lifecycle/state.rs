@@ -36,6 +36,9 @@ pub struct SavedState {
     /// `linux.netDevices` moved into the container: host name → name inside.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub net_devices: BTreeMap<String, String>,
+    /// With `net_devices`: the network namespace joined by path, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_devices_ns: Option<crate::process::net_devices::JoinedNamespace>,
     /// The init runs in a pid namespace of its own: killing it kills every process.
     pub own_pid_ns: bool,
     pub oci_version: String,

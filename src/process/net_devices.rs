@@ -1,13 +1,16 @@
 //! `linux.netDevices` (runc 1.3): host interfaces moved into the container's network
 //! namespace at create, renamed as asked, with their permanent global addresses, and up;
 //! and moved back under their own names by `delete` (or a failed create) while that
-//! namespace is alive: once it is gone the kernel has returned a physical device itself,
-//! under its container name, and destroyed a virtual one (a veth pair).
+//! namespace is alive: the init's, or one joined by path. Once a new namespace is gone the
+//! kernel has returned a physical device itself, under its container name, and destroyed
+//! a virtual one (a veth pair).
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
 
 use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
 
 use crate::support::error::{Error, Result};
 use crate::support::netlink::Rtnl;
@@ -30,6 +33,39 @@ pub fn from_spec(spec: &Spec) -> Devices {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A network namespace the container joined by path, and its inode: it outlives the
+/// container, so `delete` can take the devices back from it after the init is gone.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JoinedNamespace {
+    pub path: PathBuf,
+    pub inode: u64,
+}
+
+impl JoinedNamespace {
+    /// The spec's network namespace path, if it joins one.
+    pub fn from_spec(spec: &Spec) -> Option<JoinedNamespace> {
+        use std::os::unix::fs::MetadataExt;
+        let path = spec
+            .linux()
+            .as_ref()?
+            .namespaces()
+            .iter()
+            .flatten()
+            .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)?
+            .path()
+            .clone()?;
+        let inode = std::fs::metadata(&path).ok()?.ino();
+        Some(JoinedNamespace { path, inode })
+    }
+
+    /// The namespace, held open, if the path still names the one the container joined.
+    pub fn open(&self) -> Option<OwnedFd> {
+        use std::os::unix::fs::MetadataExt;
+        let f = std::fs::File::open(&self.path).ok()?;
+        (f.metadata().ok()?.ino() == self.inode).then(|| f.into())
+    }
 }
 
 /// The network namespace of process `pid`, held open: while it is, the namespace (and
