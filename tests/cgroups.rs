@@ -631,6 +631,139 @@ fn update_takes_negative_numbers_as_values() {
     c.assert_clean();
 }
 
+/// Every limit runc's `update` takes -1 for is lifted by it, written `--flag -1` or
+/// `--flag=-1`: --memory, --memory-swap (where the kernel accounts swap),
+/// --memory-reservation, --cpu-quota and --pids-limit. Each flag is given alone, from a
+/// limit set just before, and its own file is read back. --cpu-rt-runtime -1 reaches the
+/// kernel too (which refuses it under a parent with a realtime budget, as for runc).
+/// brig has no --kernel-memory (runc keeps it hidden and ignored).
+///
+/// Checked against a broken brig: with `--memory-reservation` (or `--cpu-rt-runtime`) not
+/// taking a dash-led value, `update --memory-reservation -1` failed ("unexpected
+/// argument"); with a reservation or a quota of -1 not written (v1), the file kept its
+/// limit; the test failed on each.
+#[test]
+fn update_lifts_each_limit_with_minus_one_in_either_spelling() {
+    let mut c = Ctx::new("cg-update-neg-each");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    let v2 = cgroup_v2();
+    let swap_file = cg_path(
+        &c,
+        "memory",
+        "memory.memsw.limit_in_bytes",
+        "memory.swap.max",
+    );
+    let swap = swap_file.exists();
+    if !swap {
+        eprintln!("--memory-swap left out: no swap accounting here");
+    }
+    let unlimited_bytes = |v: &str| v == "max" || v.parse::<u64>().is_ok_and(|n| n > 1 << 60);
+    // (flag, controller, v1 file, v2 file, value once set, lifted?). On v1, memory+swap
+    // goes before memory: lifting memory alone lifts memory+swap too (as runc does).
+    type Lifted = fn(&str) -> bool;
+    let cases: [(&str, &str, &str, &str, &str, Lifted); 5] = [
+        (
+            "--memory-swap",
+            "memory",
+            "memory.memsw.limit_in_bytes",
+            "memory.swap.max",
+            // v2's file holds swap alone: memory+swap 128m less memory 64m.
+            if v2 { "67108864" } else { "134217728" },
+            unlimited_bytes,
+        ),
+        (
+            "--memory-reservation",
+            "memory",
+            "memory.soft_limit_in_bytes",
+            "memory.low",
+            "33554432",
+            unlimited_bytes,
+        ),
+        (
+            "--memory",
+            "memory",
+            "memory.limit_in_bytes",
+            "memory.max",
+            "67108864",
+            unlimited_bytes,
+        ),
+        (
+            "--cpu-quota",
+            "cpu",
+            "cpu.cfs_quota_us",
+            "cpu.max",
+            if v2 { "20000 100000" } else { "20000" },
+            |v| v == "-1" || v == "max 100000",
+        ),
+        ("--pids-limit", "pids", "pids.max", "pids.max", "20", |v| {
+            v == "max"
+        }),
+    ];
+    for equals in [false, true] {
+        let mut limits = vec![
+            "update",
+            "--memory",
+            "64m",
+            "--memory-reservation",
+            "32m",
+            "--cpu-period",
+            "100000",
+            "--cpu-quota",
+            "20000",
+            "--pids-limit",
+            "20",
+        ];
+        if swap {
+            limits.extend(["--memory-swap", "128m"]);
+        }
+        limits.push(&c.id);
+        c.brig_ok(&limits);
+        for (flag, controller, v1_file, v2_file, set, lifted) in cases {
+            if flag == "--memory-swap" && !swap {
+                continue;
+            }
+            let file = || read_cg(&c, controller, v1_file, v2_file);
+            assert_eq!(file(), set, "{flag} before it is lifted");
+            let spelled = format!("{flag}=-1");
+            let args = if equals {
+                vec!["update", &spelled, &c.id]
+            } else {
+                vec!["update", flag, "-1", &c.id]
+            };
+            c.brig_ok(&args);
+            assert!(lifted(&file()), "{args:?} left {}", file());
+        }
+    }
+    // cpu.rt_runtime_us exists on v1 with realtime group scheduling; v2 has no such file.
+    let rt = cg_path(&c, "cpu", "cpu.rt_runtime_us", "cpu.rt_runtime_us");
+    if !v2 && rt.exists() {
+        let parent = rt.parent().and_then(|dir| dir.parent()).unwrap();
+        let parent = std::fs::read_to_string(parent.join("cpu.rt_runtime_us")).unwrap();
+        for args in [
+            ["update", "--cpu-rt-runtime", "-1", &c.id].as_slice(),
+            ["update", "--cpu-rt-runtime=-1", &c.id].as_slice(),
+        ] {
+            let out = c.brig(args);
+            if parent.trim() == "-1" {
+                assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+                assert_eq!(read(&c, "cpu", "cpu.rt_runtime_us"), "-1");
+            } else {
+                // The kernel's EINVAL for the write, not a flag brig refused.
+                assert_eq!(out.status.code(), Some(1), "{args:?}");
+                assert!(
+                    stderr(&out).contains("linux.resources.cpu: write ")
+                        && stderr(&out).contains("cpu.rt_runtime_us: invalid argument"),
+                    "{args:?}: {}",
+                    stderr(&out)
+                );
+            }
+        }
+    }
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
 /// A container's cgroup that exists frozen (left so by someone else) is refused at create
 /// and run with runc's words, before anything is made; the init would otherwise stop in
 /// it for good, and brig with it.

@@ -97,6 +97,8 @@ fn spec_writes_a_config_brig_accepts_and_refuses_to_overwrite() {
     assert_eq!(r["linux"]["uidMappings"][0]["hostID"], 0);
 }
 
+/// Checked against a broken brig: with the memoryPolicy entry gone from
+/// `commands::features`, the test failed.
 #[test]
 fn features_reports_what_brig_does() {
     let out = std::process::Command::new(BRIG)
@@ -152,6 +154,16 @@ fn features_reports_what_brig_does() {
     assert_eq!(f["linux"]["intelRdt"]["enabled"], resctrl);
     assert_eq!(f["linux"]["intelRdt"]["schemata"], resctrl);
     assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    // linux.memoryPolicy (runc 1.3): every mode and flag of set_mempolicy(2) that
+    // `init::attrs::memory_policy` takes (tests/process.rs runs one).
+    assert_eq!(
+        f["linux"]["memoryPolicy"],
+        serde_json::json!({
+            "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+            "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+        })
+    );
     assert!(f["linux"]["capabilities"]
         .as_array()
         .unwrap()

@@ -451,3 +451,55 @@ fn a_pidfd_of_the_new_process_goes_to_the_pidfd_socket() {
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
 }
+
+/// `run --pidfd-socket`: the pidfd that arrives is the init's (the pid `state` reports),
+/// with runc's "standard" message, sent before `run -d` returns.
+///
+/// Checked against a broken brig: with run dropping the flag (create's options without
+/// it), no connection was waiting when `run -d` returned and the test failed.
+#[test]
+fn run_sends_a_pidfd_of_the_init_to_the_pidfd_socket() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixListener;
+    let mut c = Ctx::new("lc-run-pidfd");
+    c.set_args(&["sleep", "60"]);
+    let sock = c.base.join("pidfd.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    c.write_config();
+    let err_path = c.base.join("run-d.err");
+    let status = c
+        .cmd()
+        .args(["run", "-d", "--pidfd-socket"])
+        .arg(&sock)
+        .arg("--bundle")
+        .arg(&c.bundle)
+        .arg(&c.id)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    // brig has exited: whatever it sent is queued, so waiting would only hang.
+    listener.set_nonblocking(true).unwrap();
+    let (conn, _) = listener
+        .accept()
+        .expect("run -d returned without connecting to the pidfd socket");
+    conn.set_nonblocking(false).unwrap();
+    let (msg, pidfd) = recv_with_fd(&conn);
+    assert_eq!(msg, b"standard");
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).unwrap();
+    let pid: i64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .unwrap_or_else(|| panic!("not a pidfd: {info}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(pid, c.state()["pid"].as_i64().unwrap());
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}

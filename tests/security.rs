@@ -636,6 +636,69 @@ fn listen_fds_reach_the_container_only_when_meant_for_brig() {
     c.assert_clean();
 }
 
+/// The same rules for `exec` (runc's exec takes socket-activation fds as run does): a
+/// caller's fd 3 reaches the exec'd process only when LISTEN_PID is brig's pid, with
+/// LISTEN_FDS=1 and LISTEN_PID=1 in its environment; a directory never does.
+///
+/// Checked against a broken brig: with exec passing only --preserve-fds (no
+/// `create::listen_fds`), the process meant for brig got fds 0-2 and no LISTEN_ variables,
+/// and the test failed.
+#[test]
+fn listen_fds_reach_an_exec_only_when_meant_for_brig() {
+    let mut c = Ctx::new("sec-listen-fds-exec");
+    let host_file = c.base.join("host-secret");
+    std::fs::write(&host_file, "secret").unwrap();
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    let exec = |fd3: &std::path::Path, listen_pid: &str| {
+        let script = format!(
+            "exec 3<{}; LISTEN_FDS=1 LISTEN_PID={listen_pid} exec {BRIG} --root {} exec {} probe",
+            fd3.display(),
+            c.root.display(),
+            c.id
+        );
+        std::process::Command::new("bash")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let env_of = |r: &serde_json::Value| -> Vec<String> {
+        r["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .filter(|e| e.starts_with("LISTEN_"))
+            .map(String::from)
+            .collect()
+    };
+    // For another process (pid 1): nothing passed.
+    let out = exec(&host_file, "1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2], "{}", r["fds"]);
+    assert!(env_of(&r).is_empty(), "{:?}", env_of(&r));
+    // For brig itself ($$ is the shell that execs brig): fd 3 and the variables.
+    let out = exec(&host_file, "$$");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2, 3], "{}", r["fds"]);
+    assert_eq!(env_of(&r), ["LISTEN_FDS=1", "LISTEN_PID=1"]);
+    // A directory, even meant for brig: refused, with exec's own exit code for a failed
+    // exec, and the container goes on.
+    let out = exec(&c.base, "$$");
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("LISTEN_FDS: fd 3 is a directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(c.state()["status"], "running");
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
 /// uid or gid 4294967295 is (uid_t)-1, which setresuid/setresgid take as "leave
 /// unchanged": the process would keep running as root. Refused as runc refuses ids
 /// outside 0..2147483647, by field, for config.json and for `exec --user`.

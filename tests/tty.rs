@@ -210,3 +210,38 @@ fn the_terminal_belongs_to_the_processs_user() {
     c.brig_ok(&["delete", &c.id]);
     c.assert_clean();
 }
+
+/// The same for `exec -t`: the pty made for the exec'd process belongs to that process's
+/// user (process.user.uid, here from --user), not to root who opened it.
+///
+/// Checked against a broken brig: with `console::give_to` left to the init's terminal
+/// only, the exec's /dev/pts/N was uid 0 and the test failed.
+#[test]
+fn the_terminal_of_an_exec_belongs_to_its_user() {
+    let mut c = Ctx::new("tty-exec-owner");
+    c.set_args(&["sleep", "60"]);
+    c.run_detached();
+    let sock = c.base.join("exec-console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_master(&listener));
+    // The process's terminal is what its stdin points to.
+    let out = c
+        .cmd()
+        .args(["exec", "-d", "-t", "--console-socket"])
+        .arg(&sock)
+        .args(["--user", "1000:1000", &c.id, "sh", "-c"])
+        .arg(r#"exec probe --stat "$(readlink /proc/self/fd/0)""#)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut master = std::fs::File::from(receiver.join().unwrap());
+    let text = read_until(&mut master, |t| parse_report(t).is_some());
+    let r = report(&text);
+    let tty = r["fds"][0]["target"].as_str().unwrap();
+    assert!(tty.starts_with("/dev/pts/"), "{}", r["fds"]);
+    assert_eq!(r["stat"][tty]["uid"], 1000, "{}", r["stat"]);
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}

@@ -229,6 +229,31 @@ fn apply_memory(mount: &Path, dir: &Path, m: &oci_spec::runtime::LinuxMemory) ->
     Ok(())
 }
 
+/// An update of the swap limit alone keeps the memory limit the container has: v2's
+/// memory.swap.max is swap without memory, so the conversion needs it (runc merges the
+/// update into the container's resources to the same end).
+fn with_current_memory_limit(dir: &Path, r: &LinuxResources) -> LinuxResources {
+    let mut r = r.clone();
+    if let Some(m) = r
+        .memory()
+        .as_ref()
+        .filter(|m| m.swap().is_some() && m.limit().is_none())
+    {
+        let current = std::fs::read_to_string(dir.join("memory.max"))
+            .ok()
+            .and_then(|t| match t.trim() {
+                "max" => Some(-1),
+                n => n.parse().ok(),
+            });
+        if let Some(limit) = current {
+            let mut m = m.clone();
+            m.set_limit(Some(limit));
+            r.set_memory(Some(m));
+        }
+    }
+    r
+}
+
 /// cpu.idle, cpu.weight (from shares), cpu.max, cpu.max.burst; cpuset.cpus and mems.
 fn apply_cpu(mount: &Path, dir: &Path, c: &oci_spec::runtime::LinuxCpu) -> Result<()> {
     let field = "linux.resources.cpu";
@@ -417,7 +442,9 @@ impl CgroupManager for Manager {
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
-        apply_limits(Path::new(super::CGROUP_ROOT), self.dir()?, resources)
+        let dir = self.dir()?;
+        let resources = with_current_memory_limit(dir, resources);
+        apply_limits(Path::new(super::CGROUP_ROOT), dir, &resources)
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {
@@ -634,6 +661,23 @@ mod tests {
             .unwrap();
         assert_eq!(fake.read("cpu.max"), "30000");
         assert_eq!(fake.read("cpu.max.burst"), "1000");
+    }
+
+    #[test]
+    fn update_of_the_swap_alone_converts_with_the_current_memory_limit() {
+        let fake = Fake::new("swap", ALL);
+        fake.apply(r#"{"memory": {"limit": 67108864, "swap": 134217728}}"#)
+            .unwrap();
+        assert_eq!(fake.read("memory.swap.max"), "67108864");
+        let update = |json: &str| {
+            let r: LinuxResources = serde_json::from_str(json).unwrap();
+            apply_limits(&fake.mount, &fake.dir, &with_current_memory_limit(&fake.dir, &r))
+        };
+        update(r#"{"memory": {"swap": -1}}"#).unwrap();
+        assert_eq!(fake.read("memory.swap.max"), "max");
+        update(r#"{"memory": {"swap": 100663296}}"#).unwrap();
+        assert_eq!(fake.read("memory.swap.max"), "33554432");
+        assert_eq!(fake.read("memory.max"), "67108864");
     }
 
     #[test]
