@@ -14,7 +14,7 @@ PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 container
 HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 RELEASE  := $(CURDIR)/target/$(HOST)/release/brig
 
-.PHONY: all deps build release bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
+.PHONY: all deps build release hot-functions bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
 
 all: build
 
@@ -28,10 +28,23 @@ deps:
 build: deps
 	$(CARGO) build
 
+# Linked twice when the symbol order changes (build/link-order.sh): the second link puts
+# the code only the systemd driver runs after everything else.
+LINK_ORDER := $(CURDIR)/target/link-order.txt
 release: deps
-	LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp) \
-		RUSTFLAGS="-C target-feature=+crt-static" \
-		$(CARGO) build --release --target $(HOST)
+	@mkdir -p target && touch $(LINK_ORDER)
+	for pass in 1 2; do \
+		LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp) \
+		RUSTFLAGS="-C target-feature=+crt-static" BRIG_LINK_ORDER=$(LINK_ORDER) \
+		$(CARGO) build --release --target $(HOST) && \
+		build/link-order.sh $(RELEASE) $(LINK_ORDER) || exit 1; \
+	done
+
+# Sample what the everyday commands run into build/hot-functions.txt (needs perf); the
+# next `make release` links those functions first. Commit the new list.
+hot-functions: release fixtures
+	@command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
+	build/hot-functions.sh $(RELEASE) $(ROOTFS)
 
 # brig, crun and runc side by side, interleaved, in one run: BENCHMARKS.md.
 bench: release fixtures

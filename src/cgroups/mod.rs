@@ -49,6 +49,10 @@ pub struct CgroupPaths {
     /// the container's, so brig never lists, signals or kills them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<ForeignProcess>,
+    /// The systemd driver's unit, when the container's cgroup is one (`--systemd-cgroup`
+    /// at create; later commands need not repeat it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 /// A process found in the container's cgroup at create, by pid and start time (so a
@@ -208,29 +212,41 @@ pub trait CgroupManager {
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
-/// The manager for a new container: resolve `cgroupsPath` against this host's layout.
+/// The manager for a new container: resolve `cgroupsPath` against this host's layout,
+/// or (`systemd`) as a systemd unit, with the `org.systemd.property.*` annotations.
 /// In rootless mode the hierarchies this user may not use are left out (`keep_permitted`).
 pub fn for_new_container(
     cgroups_path: Option<&Path>,
     id: &str,
     systemd: bool,
     rootless: bool,
+    annotations: Option<&std::collections::HashMap<String, String>>,
 ) -> Result<Box<dyn CgroupManager>> {
     if systemd {
-        return Err(systemd_driver(cgroups_path, id));
+        return Ok(Box::new(systemd::Manager::new(
+            cgroups_path,
+            id,
+            rootless,
+            annotations,
+        )?));
     }
-    let rel = cgroupfs_path(cgroups_path, id)?;
-    let manager: Box<dyn CgroupManager> = if is_unified() {
-        Box::new(v2::Manager::new(&rel)?)
-    } else {
-        Box::new(v1::Manager::new(&rel)?)
-    };
+    let manager = cgroupfs_manager(&cgroupfs_path(cgroups_path, id)?)?;
     if !rootless {
         return Ok(manager);
     }
     let mut paths = manager.paths().clone();
     keep_permitted(&mut paths, own_v2_cgroup()?.as_deref());
     Ok(from_paths(&paths))
+}
+
+/// The cgroupfs manager of this host's layout for a cgroup at `rel` (absolute: from each
+/// hierarchy's root; relative: below the caller's cgroup).
+fn cgroupfs_manager(rel: &Path) -> Result<Box<dyn CgroupManager>> {
+    Ok(if is_unified() {
+        Box::new(v2::Manager::new(rel)?)
+    } else {
+        Box::new(v1::Manager::new(rel)?)
+    })
 }
 
 /// A new container's cgroup that exists frozen is refused before anything is made, as
@@ -346,29 +362,6 @@ fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
         .collect()
 }
 
-/// `--systemd-cgroup`: the path is parsed ("slice:prefix:name"), but the driver needs a
-/// running systemd, and brig does not have one yet either way.
-fn systemd_driver(cgroups_path: Option<&Path>, id: &str) -> Error {
-    let text = cgroups_path
-        .map(|p| p.to_string_lossy())
-        .unwrap_or_default();
-    let unit = systemd::Unit::parse(&text, id).and_then(|u| u.cgroup_path());
-    if systemd::running() {
-        return match unit {
-            Err(e) => e,
-            Ok(path) => Error::Unsupported(format!(
-                "--systemd-cgroup (the systemd cgroup driver, for {})",
-                path.display()
-            )),
-        };
-    }
-    let mut msg = "--systemd-cgroup: systemd is not running on this host (the systemd cgroup driver needs it); use the cgroupfs driver".to_string();
-    if let Err(e) = unit {
-        msg.push_str(&format!("; also {e}"));
-    }
-    Error::msg(msg)
-}
-
 /// The cgroupfs driver's path, as runc's: absolute is taken from each hierarchy's root,
 /// relative is under the caller's own cgroup, and empty is the container id (relative).
 /// `..` is refused rather than cleaned away, and so is a path naming no cgroup below
@@ -424,6 +417,14 @@ fn place(rel: &Path, own: Option<&str>) -> PathBuf {
 
 /// The manager of an existing container, from its saved paths.
 pub fn from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
+    match &paths.systemd {
+        Some(unit) => Box::new(systemd::Manager::from_paths(paths, unit)),
+        None => cgroupfs_from_paths(paths),
+    }
+}
+
+/// The cgroupfs manager of saved paths (the systemd driver's included).
+fn cgroupfs_from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
     if paths.layout == "v2" {
         Box::new(v2::Manager::from_paths(paths.clone()))
     } else {

@@ -76,6 +76,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
         o.id,
         o.systemd_cgroup,
         o.rootless,
+        spec.annotations().as_ref(),
     )?;
     cgroups::refuse_frozen(cgroup.as_ref())?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;

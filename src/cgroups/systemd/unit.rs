@@ -1,25 +1,30 @@
 //! The systemd driver's `cgroupsPath` form, "slice:prefix:name", and where such a unit
-//! lives in the cgroup tree. Only the parsing exists: creating the unit needs systemd
-//! (over D-Bus), which the hosts brig is tested on do not run.
+//! lives in the cgroup tree.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::support::error::{Error, Result};
 
 const FIELD: &str = "linux.cgroupsPath";
 
-/// A container's systemd unit: the slice it goes in and its own unit name.
-#[derive(Debug, PartialEq, Eq)]
+/// A container's systemd unit: the slice it goes in and its own unit name, saved in the
+/// state so that later commands use the driver without being told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unit {
     pub slice: String,
     pub name: String,
+    /// Rootless: the unit belongs to the user's own systemd instance.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user: bool,
 }
 
 impl Unit {
     /// "slice:prefix:name"; empty means ":runc:<id>" as in runc. An empty slice is
-    /// system.slice; the unit is "<prefix>-<name>.scope", or `name` itself when it is a
-    /// slice.
-    pub fn parse(cgroups_path: &str, id: &str) -> Result<Unit> {
+    /// system.slice (user.slice for the user's instance); the unit is
+    /// "<prefix>-<name>.scope", or `name` itself when it is a slice.
+    pub fn parse(cgroups_path: &str, id: &str, user: bool) -> Result<Unit> {
         let (slice, prefix, name) = if cgroups_path.is_empty() {
             ("", "runc", id)
         } else {
@@ -45,21 +50,35 @@ impl Unit {
         } else {
             format!("{prefix}-{name}.scope")
         };
-        let slice = if slice.is_empty() {
-            "system.slice"
-        } else {
-            slice
+        let slice = match slice {
+            "" if user => "user.slice",
+            "" => "system.slice",
+            slice => slice,
         };
         expand_slice(slice)?;
         Ok(Unit {
             slice: slice.to_string(),
             name,
+            user,
         })
     }
 
-    /// The unit's cgroup, relative to a hierarchy's root: /system.slice/docker-abc.scope.
+    /// A slice unit rather than a scope: it holds the init without owning it.
+    pub fn is_slice(&self) -> bool {
+        self.name.ends_with(".slice")
+    }
+
+    /// The unit's cgroup, relative to a hierarchy's root: /system.slice/docker-abc.scope;
+    /// for the user's instance, below its user@UID.service.
     pub fn cgroup_path(&self) -> Result<PathBuf> {
-        Ok(Path::new(&expand_slice(&self.slice)?).join(&self.name))
+        let base = if self.user {
+            let uid = nix::unistd::geteuid();
+            PathBuf::from(format!("/user.slice/user-{uid}.slice/user@{uid}.service"))
+        } else {
+            PathBuf::from("/")
+        };
+        let slice = expand_slice(&self.slice)?;
+        Ok(base.join(slice.trim_start_matches('/')).join(&self.name))
     }
 }
 
@@ -91,17 +110,12 @@ pub fn expand_slice(slice: &str) -> Result<String> {
     Ok(path)
 }
 
-/// systemd is the init system when /run/systemd/system exists (sd_booted(3)).
-pub fn running() -> bool {
-    Path::new("/run/systemd/system").is_dir()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn path(p: &str) -> String {
-        Unit::parse(p, "ctr")
+        Unit::parse(p, "ctr", false)
             .and_then(|u| u.cgroup_path())
             .map(|p| p.display().to_string())
             .unwrap_or_else(|e| format!("error: {e}"))
@@ -114,10 +128,11 @@ mod tests {
             "/system.slice/docker-abc.scope"
         );
         assert_eq!(
-            Unit::parse("system.slice:docker:abc", "x").unwrap(),
+            Unit::parse("system.slice:docker:abc", "x", false).unwrap(),
             Unit {
                 slice: "system.slice".into(),
-                name: "docker-abc.scope".into()
+                name: "docker-abc.scope".into(),
+                user: false,
             }
         );
         assert_eq!(path(""), "/system.slice/runc-ctr.scope");
@@ -129,6 +144,14 @@ mod tests {
         );
         assert_eq!(path("-.slice:p:abc"), "/p-abc.scope");
         assert_eq!(path("a.slice:p:b.slice"), "/a.slice/b.slice");
+        let user = Unit::parse("", "ctr", true).unwrap();
+        let uid = nix::unistd::geteuid();
+        assert_eq!(
+            user.cgroup_path().unwrap(),
+            PathBuf::from(format!(
+                "/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/runc-ctr.scope"
+            ))
+        );
     }
 
     #[test]

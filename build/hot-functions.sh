@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Write build/hot-functions.txt: the functions a release brig spends time in during the
+# everyday commands (run, create, start, exec, state, list, delete; the init's set-up
+# included), sampled with perf, one name a line without the symbol hash (so that the list
+# outlives rebuilds). build/link-order.sh puts them first in the binary: packed together,
+# they fill fewer of the 64 KiB windows the kernel maps around each code fault, which is
+# most of brig's resident memory. A stale list costs memory, never correctness.
+#
+# Usage: build/hot-functions.sh BRIG ROOTFS   (BRIG: a release binary with its symbols;
+# needs perf, Debian's linux-perf). `make hot-functions` runs it.
+set -euo pipefail
+brig=$(realpath "$1")
+rootfs=$(realpath "$2")
+out=$(cd "$(dirname "$0")" && pwd)/hot-functions.txt
+work=$(mktemp -d /tmp/brig-hot.XXXXXX)
+trap '"$brig" --root "$work/state" delete --force hot-c >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+command -v perf >/dev/null || { echo "hot-functions: perf not found (apt-get install linux-perf)" >&2; exit 1; }
+
+bundle() { # DIR ARGS...: a bundle of runc's default spec running ARGS
+    local dir=$1; shift
+    mkdir -p "$dir"
+    "$brig" spec --bundle "$dir"
+    python3 - "$dir/config.json" "$rootfs" "$(basename "$dir")" "$@" <<'PY'
+import json, sys
+path, rootfs, name, *args = sys.argv[1:]
+c = json.load(open(path))
+c["root"]["path"] = rootfs
+c["process"]["terminal"] = False
+c["process"]["args"] = args
+c["linux"]["cgroupsPath"] = "/brig-hot-" + name
+json.dump(c, open(path, "w"))
+PY
+}
+bundle "$work/run" true
+bundle "$work/sleep" sleep 30
+cat >"$work/loop.sh" <<EOF2
+#!/bin/sh
+b="$brig --root $work/state"
+for i in \$(seq 150); do
+    \$b run --bundle $work/run hot-r
+    \$b state nothing 2>/dev/null
+    \$b create --bundle $work/sleep hot-c </dev/null >/dev/null 2>&1
+    \$b start hot-c
+    \$b exec hot-c true
+    \$b state hot-c >/dev/null
+    \$b list >/dev/null
+    \$b kill hot-c KILL
+    \$b delete --force hot-c
+done
+EOF2
+chmod +x "$work/loop.sh"
+perf record -q -F 25000 -e cpu-clock -o "$work/perf.data" -- "$work/loop.sh"
+perf report -i "$work/perf.data" --stdio --dsos "$(basename "$brig")" --sort sym --no-demangle 2>/dev/null |
+    sed -n 's/.*\[\.\] \([^ ]*\) *$/\1/p' | sed -E 's/17h[0-9a-f]{16}E$//' | awk '!seen[$0]++' >"$out"
+echo "hot-functions: $(wc -l <"$out") functions in $out"

@@ -1,0 +1,213 @@
+//! The systemd cgroup driver (`--systemd-cgroup`), as runc's: the container's cgroup is a
+//! transient unit that systemd makes and owns, a scope "<prefix>-<name>.scope" in its
+//! slice (or a slice unit when the name is one), started over D-Bus with the init's pid,
+//! delegation and the resources systemd has properties for. Everything else goes through
+//! the cgroupfs layer on the unit's cgroup: the files systemd does not write (all of them
+//! are written, as runc does), the v2 device filter, the hierarchies systemd does not manage
+//! on v1, freezing, stats and removal of what systemd leaves.
+
+mod bus;
+mod properties;
+pub mod unit;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::LinuxResources;
+
+use super::{CgroupManager, CgroupPaths, Found};
+use crate::support::error::{Error, Result};
+pub use unit::{expand_slice, Unit};
+
+/// systemd is the init system when /run/systemd/system exists (sd_booted(3)).
+pub fn running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+pub struct Manager {
+    unit: Unit,
+    paths: CgroupPaths,
+    fs: Box<dyn CgroupManager>,
+    /// A new container: the unit is started by `add`, which knows the init's pid, with
+    /// these properties (annotations included) and then these resources written to files.
+    pending: RefCell<Option<Pending>>,
+    /// Whether this manager's container owns the unit: false until a new container's unit
+    /// is started, so that a failed create never stops a unit of the same name it did not make.
+    owned: Cell<bool>,
+}
+
+struct Pending {
+    id: String,
+    resources: Option<LinuxResources>,
+    extra: Vec<bus::Property>,
+}
+
+impl Manager {
+    /// The manager for a new container: the unit named by `cgroups_path`
+    /// ("slice:prefix:name"), with `annotations`' org.systemd.property.* as extra
+    /// properties. Nothing is made until `create` and `add`.
+    pub fn new(
+        cgroups_path: Option<&Path>,
+        id: &str,
+        rootless: bool,
+        annotations: Option<&HashMap<String, String>>,
+    ) -> Result<Manager> {
+        let text = cgroups_path
+            .map(|p| p.to_string_lossy())
+            .unwrap_or_default();
+        let unit = Unit::parse(&text, id, rootless);
+        if !running() {
+            let mut msg = "--systemd-cgroup: systemd is not running on this host (/run/systemd/system is missing; the systemd cgroup driver needs it); use the cgroupfs driver".to_string();
+            if let Err(e) = unit {
+                msg.push_str(&format!("; also {e}"));
+            }
+            return Err(Error::msg(msg));
+        }
+        let unit = unit?;
+        let extra = properties::from_annotations(annotations)?;
+        let mut fs = super::cgroupfs_manager(&unit.cgroup_path()?)?;
+        let mut paths = fs.paths().clone();
+        paths.systemd = Some(unit.clone());
+        paths.rootless = rootless;
+        fs = super::cgroupfs_from_paths(&paths);
+        Ok(Manager {
+            unit,
+            paths,
+            fs,
+            pending: RefCell::new(Some(Pending {
+                id: id.to_string(),
+                resources: None,
+                extra,
+            })),
+            owned: Cell::new(false),
+        })
+    }
+
+    /// The manager of an existing container, whose unit it owns.
+    pub fn from_paths(paths: &CgroupPaths, unit: &Unit) -> Manager {
+        Manager {
+            unit: unit.clone(),
+            paths: paths.clone(),
+            fs: super::cgroupfs_from_paths(paths),
+            pending: RefCell::new(None),
+            owned: Cell::new(true),
+        }
+    }
+
+    fn v2(&self) -> bool {
+        self.paths.layout == "v2"
+    }
+
+    /// Start the unit holding `pid`, waiting for systemd's job. A scope of the same name
+    /// left failed or inactive (by a container that died) is reset and the start tried once
+    /// more, as runc does; a slice that exists already is used as it is.
+    fn start_unit(&self, bus: &bus::Bus, pending: &Pending, pid: i32) -> Result<()> {
+        let name = &self.unit.name;
+        let mut props = properties::unit(
+            &pending.id,
+            &self.unit.slice,
+            self.unit.is_slice(),
+            (!self.unit.is_slice()).then_some(pid as u32),
+            self.v2(),
+        );
+        if let Some(r) = &pending.resources {
+            let rules = super::devices::rules(r.devices().as_deref().unwrap_or_default());
+            let devices = (!self.paths.rootless).then_some(rules.as_slice());
+            props.extend(properties::resources(r, devices, self.v2())?);
+        }
+        props.extend(pending.extra.iter().cloned());
+        crate::support::logging::debug(|| {
+            format!("systemd: start {name} with {} properties", props.len())
+        });
+        if bus.start_transient_unit(name, &props)? {
+            return Ok(());
+        }
+        if self.unit.is_slice() {
+            return Ok(());
+        }
+        match bus.active_state(name)?.as_deref() {
+            Some("failed") | Some("inactive") | None => {
+                bus.reset_failed_unit(name);
+                if bus.start_transient_unit(name, &props)? {
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        Err(Error::msg(format!(
+            "systemd unit {name} already exists and is active (another container's?); a container needs a unit of its own"
+        )))
+    }
+}
+
+impl CgroupManager for Manager {
+    /// Nothing is made yet: systemd makes the unit's cgroup when `add` names the init.
+    fn create(&self, resources: Option<&LinuxResources>) -> Result<Found> {
+        if let Some(p) = self.pending.borrow_mut().as_mut() {
+            p.resources = resources.cloned();
+        }
+        Ok(Found::default())
+    }
+
+    fn add(&self, pid: i32) -> Result<()> {
+        let pending = self.pending.borrow_mut().take();
+        if let Some(pending) = pending {
+            let bus = bus::Bus::connect(self.unit.user)?;
+            self.start_unit(&bus, &pending, pid)?;
+            self.owned.set(true);
+            // The files: what systemd has no property for, the v2 device filter, and the
+            // v1 hierarchies systemd does not manage (made here, the init moved in).
+            self.fs.create(pending.resources.as_ref())?;
+        }
+        self.fs.add(pid)
+    }
+
+    fn pids(&self) -> Result<Vec<i32>> {
+        self.fs.pids()
+    }
+
+    fn thaw_tree(&self) {
+        self.fs.thaw_tree()
+    }
+
+    fn update(&self, resources: &LinuxResources) -> Result<()> {
+        let props = properties::resources(resources, None, self.v2())?;
+        if !props.is_empty() {
+            bus::Bus::connect(self.unit.user)?.set_unit_properties(&self.unit.name, &props)?;
+        }
+        self.fs.update(resources)
+    }
+
+    fn freeze(&self, frozen: bool) -> Result<()> {
+        self.fs.freeze(frozen)
+    }
+
+    fn is_frozen(&self) -> bool {
+        self.fs.is_frozen()
+    }
+
+    /// Stop the unit (waiting for systemd), forget it if it failed, then remove what is
+    /// left of the cgroup directories (the v1 hierarchies systemd does not manage).
+    fn destroy(&self) -> Result<Vec<PathBuf>> {
+        if !self.owned.get() {
+            return Ok(Vec::new());
+        }
+        let bus = bus::Bus::connect(self.unit.user)?;
+        bus.stop_unit(&self.unit.name)?;
+        bus.reset_failed_unit(&self.unit.name);
+        self.fs.destroy()
+    }
+
+    fn stats(&self) -> Result<super::Stats> {
+        self.fs.stats()
+    }
+
+    fn oom_watch(&self) -> Result<super::OomWatch> {
+        self.fs.oom_watch()
+    }
+
+    fn paths(&self) -> &CgroupPaths {
+        &self.paths
+    }
+}
