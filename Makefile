@@ -14,7 +14,7 @@ PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 container
 HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 RELEASE  := $(CURDIR)/target/$(HOST)/release/brig
 
-.PHONY: all deps build release hot-functions bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
+.PHONY: all deps build release hot-functions systemd-test bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
 
 all: build
 
@@ -108,18 +108,27 @@ fuzz-long:
 # Debian's kernel with cgroup_no_v1=all and the host's / over 9p: tests/v2vm/README.md.
 # Part of `make test`: the tests read the v1 files on this host and the v2 files there.
 # V2_TEST_ARGS filters the cgroups tests.
-V2_PACKAGES := qemu-system-x86 busybox-static xz-utils
+# systemd and dbus: the systemd VM boots the host's (tests/v2vm/systemd-init).
+V2_PACKAGES := qemu-system-x86 busybox-static xz-utils systemd dbus
 V2VM_TIMEOUT ?= 600
-.PHONY: v2-test
+.PHONY: v2-test v2-deps
 test: v2-test
-v2-test: build fixtures
+v2-deps:
 	@missing=""; for p in $(V2_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+v2-test: build fixtures v2-deps
 	V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(V2_TEST_ARGS)
 	V2VM_TEST=events V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
 	V2VM_TEST=rootless V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
 	V2VM_TEST=host_safety V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh host_processes delete_removes
 	V2VM_TEST=exec V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh exec_cgroup
+	$(MAKE) systemd-test
+
+# The systemd cgroup driver under a real systemd (PID 1, system bus): the same VM booting
+# the host's systemd on an overlay root, on pure cgroup v2 and on a hybrid layout.
+systemd-test: build fixtures v2-deps
+	V2VM_SYSTEMD=unified V2VM_TEST=systemd V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
+	V2VM_SYSTEMD=hybrid V2VM_TEST=systemd V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh

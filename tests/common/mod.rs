@@ -384,10 +384,14 @@ impl Ctx {
             let dir = Path::new("/sys/fs/cgroup").join(self.cgroup.trim_start_matches('/'));
             return if dir.exists() { vec![dir] } else { Vec::new() };
         }
-        let mut found = Vec::new();
+        let mut found: Vec<PathBuf> = Vec::new();
         for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             let dir = entry.path().join(self.cgroup.trim_start_matches('/'));
-            if dir.exists() {
+            // A hierarchy mounted once appears under several names where systemd links
+            // them (cpu and cpuacct to cpu,cpuacct): each directory counts once.
+            let same =
+                |d: &PathBuf| std::fs::canonicalize(d).ok() == std::fs::canonicalize(&dir).ok();
+            if dir.exists() && !found.iter().any(same) {
                 found.push(dir);
             }
         }

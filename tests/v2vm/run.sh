@@ -7,7 +7,10 @@
 #
 # Environment: V2VM_TIMEOUT (seconds, default 600), V2VM_MEM (MiB, default 1024),
 # V2VM_SMP (default 2), V2VM_TEST (integration test name, default cgroups),
-# BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo).
+# BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo),
+# V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
+# hybrid: the host's systemd boots as PID 1 on an overlay root, with the system D-Bus,
+# in that cgroup layout, and runs them as a service; see systemd-init).
 # Exit status: the test binary's, or 124 when the VM timed out, 125 when it stopped
 # without reporting one.
 set -euo pipefail
@@ -20,10 +23,14 @@ SMP=${V2VM_SMP:-2}
 TEST=${V2VM_TEST:-cgroups}
 ROOTFS=${BRIG_TEST_ROOTFS:-$REPO/target/fixtures/rootfs}
 CARGO=${CARGO:-cargo}
+SYSTEMD=${V2VM_SYSTEMD:-}
 # The kernel modules the guest needs (their dependencies are added from each .ko's
 # modinfo): virtio over PCI, the 9p filesystem over virtio, and a virtio disk so the
 # guest has a block device for the blockIO test.
 MODULES="virtio_pci 9pnet_virtio 9p virtio_blk"
+# Packed too but loaded only under V2VM_SYSTEMD: overlayfs, for its writable root, and
+# autofs, which systemd loads at start (and its binfmt_misc automount uses).
+SYSTEMD_MODULES="overlay autofs4"
 
 say() { echo "v2vm: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -32,6 +39,14 @@ for cmd in qemu-system-x86_64 busybox xz apt-get dpkg timeout; do
     command -v "$cmd" >/dev/null || die "$cmd not found (make v2-test installs what it needs)"
 done
 [ -e "$ROOTFS/bin/probe" ] || die "no fixture rootfs at $ROOTFS (make fixtures)"
+case $SYSTEMD in
+    '') ;;
+    unified | hybrid)
+        [ -x /lib/systemd/systemd ] && [ -x /usr/bin/dbus-daemon ] ||
+            die "V2VM_SYSTEMD needs the systemd and dbus packages on the host (the guest boots them)"
+        ;;
+    *) die "V2VM_SYSTEMD must be unified or hybrid, not '$SYSTEMD'" ;;
+esac
 mkdir -p "$OUT"
 
 # --- kernel: Debian's current linux-image-*-amd64, unpacked under target/v2vm/kernel ---
@@ -90,9 +105,13 @@ add_mod() { # depth first: dependencies before the module
     ORDER="$ORDER $1"
 }
 for m in $MODULES; do add_mod "$m"; done
+BASE_ORDER=$ORDER
+# One image for both modes; a module built into the kernel has no file and is skipped.
+for m in $SYSTEMD_MODULES; do [ -z "$(modfile "$m")" ] || add_mod "$m"; done
+SD_ORDER=${ORDER#"$BASE_ORDER"}
 
 INITRD=$OUT/initramfs.cpio.gz
-STAMP="$KVER $ORDER $(sha256sum "$REPO/tests/v2vm/init" /bin/busybox | cut -c1-16 | tr '\n' ' ')"
+STAMP="$KVER $ORDER $(sha256sum "$REPO"/tests/v2vm/{init,systemd-init} /bin/busybox | cut -c1-16 | tr '\n' ' ')"
 if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAMP" ]; then
     say "building initramfs (modules:$ORDER)"
     tree=$OUT/initramfs
@@ -100,6 +119,7 @@ if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAM
     cp /bin/busybox "$tree/bin/busybox"
     ln -s busybox "$tree/bin/sh"
     install -m 755 "$REPO/tests/v2vm/init" "$tree/init"
+    install -m 644 "$REPO/tests/v2vm/systemd-init" "$tree/systemd-init"
     for m in $ORDER; do
         f=$(modfile "$m")
         case $f in # busybox's insmod reads plain .ko files only
@@ -108,7 +128,8 @@ if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAM
             *) cp "$f" "$tree/lib/modules/$m.ko" ;;
         esac
     done
-    echo "$ORDER" >"$tree/lib/modules/order"
+    echo "$BASE_ORDER" >"$tree/lib/modules/order"
+    echo "$SD_ORDER" >"$tree/lib/modules/order.systemd"
     (cd "$tree" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$INITRD.tmp"
     mv "$INITRD.tmp" "$INITRD"
     echo "$STAMP" >"$OUT/initramfs.stamp"
@@ -128,24 +149,51 @@ if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
 fi
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
-# mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run.
+# mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run. Under
+# V2VM_SYSTEMD, systemd runs it as brig-vm-test.service on the overlay root instead.
 # The tmpfs goes on the kit's directory only, which must exist on the host (9p is read-only).
 mkdir -p /tmp/brig-it
 GUEST=$OUT/guest.sh
 {
     echo '#!/bin/sh'
-    echo 'echo "V2-TEST-CONTROLLERS=$(cat /sys/fs/cgroup/cgroup.controllers)"'
-    echo 'echo "V2-TEST-SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control)"'
+    if [ -z "$SYSTEMD" ]; then
+        echo 'echo "V2-TEST-CONTROLLERS=$(cat /sys/fs/cgroup/cgroup.controllers)"'
+        echo 'echo "V2-TEST-SUBTREE=$(cat /sys/fs/cgroup/cgroup.subtree_control)"'
+    else
+        # Under systemd (a service of brig-vm-test.target): the boot time to here, the
+        # system's state once the boot has settled (running, or degraded with the failed
+        # units listed), and the cgroup layout systemd mounted. The cgroup2 controllers
+        # are systemd's choice here: nothing enables the rest.
+        echo 'echo "V2-TEST-START: $(cut -d" " -f1 /proc/uptime)s after boot"'
+        echo 'echo "V2-TEST-SYSTEMD=$(timeout 120 systemctl is-system-running --wait)"'
+        echo 'systemctl --failed --no-legend --plain | sed "s/^/V2-TEST-FAILED-UNIT: /"'
+        echo 'u=/sys/fs/cgroup; l=legacy'
+        echo 'if [ "$(stat -fc %T $u)" = cgroup2fs ]; then l=unified; elif [ "$(stat -fc %T $u/unified 2>/dev/null)" = cgroup2fs ]; then l=hybrid u=$u/unified; fi'
+        echo 'echo "V2-TEST-CGROUP-LAYOUT=$l"'
+        echo 'echo "V2-TEST-CGROUP-MOUNTS: $(grep -E "^cgroup2? " /proc/mounts | cut -d" " -f2-4 | tr "\n" ";")"'
+        echo 'echo "V2-TEST-CGROUP-SELF: $(tr "\n" ";" </proc/self/cgroup)"'
+        echo 'echo "V2-TEST-CONTROLLERS=$(cat $u/cgroup.controllers)"'
+        echo 'echo "V2-TEST-SUBTREE=$(cat $u/cgroup.subtree_control)"'
+    fi
     echo 'echo "V2-TEST-MOUNTS: $(grep -E " / | /sys| /tmp| /run| /dev" /proc/mounts | cut -d" " -f1-3 | tr "\n" ";")"'
     printf 'export BRIG_TEST_ROOTFS=%q\n' "$ROOTFS"
     echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp/brig-it'
+    # tests/systemd.rs skips on a host without systemd; here its absence is a failure.
+    [ -z "$SYSTEMD" ] || echo 'export BRIG_REQUIRE_SYSTEMD=1'
     printf 'cd /tmp/brig-it && %q' "$TESTBIN"
     for a in "$@"; do printf ' %q' "$a"; done
     echo ' 2>&1'
     echo 'rc=$?'
     # The test kit's leftover check looks for the container's cgroup one level below each
     # v1 controller directory; on v2 that misses /sys/fs/cgroup/brig-test-*: check here.
-    echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* 2>/dev/null | tr "\n" " ")'
+    if [ -z "$SYSTEMD" ]; then
+        echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* 2>/dev/null | tr "\n" " ")'
+    else
+        # With systemd the root may be a tmpfs of v1 hierarchies (hybrid), and cgroupfs
+        # paths may land below a slice: look one level further down. systemd's own
+        # cgroups (brig-vm-test.service among them) never match brig-test-*.
+        echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* /sys/fs/cgroup/*/brig-test-* 2>/dev/null | tr "\n" " ")'
+    fi
     echo 'if [ -n "$left" ]; then echo "V2-TEST-LEFTOVER-CGROUPS: $left"; [ $rc = 0 ] && rc=1; fi'
     echo 'echo "V2-TEST-EXIT=$rc"'
 } >"$GUEST"
@@ -157,14 +205,25 @@ chmod 755 "$GUEST"
 # TCG the guest kernel was seen, once in a dozen runs, stuck in two tasks on both vCPUs
 # with no brig error to show. The first console log is kept as console.1.log.
 LOG=$OUT/console.log
+APPEND="console=ttyS0 cgroup_no_v1=all panic=-1 softlockup_panic=1 quiet loglevel=4 v2vm.run=$GUEST"
+# systemd.unit= picks the test target systemd-init writes. unified: v1 stays off in the
+# kernel too. hybrid: systemd mounts the v1 controllers, its name=systemd tree and a
+# cgroup2 at /sys/fs/cgroup/unified (legacy_systemd_cgroup_controller=0 is 252's default
+# there, spelled out); v1 must not be disabled. show_status=error: boot progress lines
+# would interleave with the tests' output on the console.
+SD_APPEND="v2vm.systemd=$SYSTEMD systemd.unit=brig-vm-test.target systemd.show_status=error"
+case $SYSTEMD in
+    unified) APPEND="$APPEND $SD_APPEND systemd.unified_cgroup_hierarchy=1" ;;
+    hybrid) APPEND="${APPEND/ cgroup_no_v1=all/} $SD_APPEND systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+esac
 boot() {
-    say "booting $KVER ($(basename "$KERNEL")), timeout ${TIMEOUT}s, log $LOG"
+    say "booting $KVER ($(basename "$KERNEL"))${SYSTEMD:+ with systemd ($SYSTEMD cgroups)}, timeout ${TIMEOUT}s, log $LOG"
     start=$(date +%s)
     set +e
     timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
         -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" \
         -kernel "$KERNEL" -initrd "$INITRD" \
-        -append "console=ttyS0 cgroup_no_v1=all panic=-1 softlockup_panic=1 quiet loglevel=4 v2vm.run=$GUEST" \
+        -append "$APPEND" \
         -display none -monitor none -serial stdio -no-reboot \
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
         -drive file="$OUT/disk.img",format=raw,if=virtio,cache=unsafe \
@@ -189,9 +248,11 @@ if [ -z "$code" ]; then
     say "FAILED: the VM stopped (qemu status $rc) after ${secs}s without reporting a result; console in $LOG"
     exit 125
 fi
+ON="cgroup v2"
+[ -z "$SYSTEMD" ] || ON="systemd with $SYSTEMD cgroups"
 if [ "$code" = 0 ]; then
-    say "$TEST tests passed on cgroup v2 (${secs}s)"
+    say "$TEST tests passed on $ON (${secs}s)"
 else
-    say "FAILED: $TEST tests exited $code on cgroup v2 (${secs}s); console in $LOG"
+    say "FAILED: $TEST tests exited $code on $ON (${secs}s); console in $LOG"
 fi
 exit "$code"
