@@ -246,7 +246,7 @@ fn with_current_memory_limit(dir: &Path, r: &LinuxResources) -> LinuxResources {
                 n => n.parse().ok(),
             });
         if let Some(limit) = current {
-            let mut m = m.clone();
+            let mut m = *m;
             m.set_limit(Some(limit));
             r.set_memory(Some(m));
         }
