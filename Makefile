@@ -128,7 +128,10 @@ v2-test: build fixtures v2-deps
 	$(MAKE) systemd-test
 
 # The systemd cgroup driver under a real systemd (PID 1, system bus): the same VM booting
-# the host's systemd on an overlay root, on pure cgroup v2 and on a hybrid layout.
+# the host's systemd on an overlay root, on pure cgroup v2 and on a hybrid layout; then
+# containerd's end-to-end test with SystemdCgroup (ctr --runc-systemd-cgroup).
 systemd-test: build fixtures v2-deps
 	V2VM_SYSTEMD=unified V2VM_TEST=systemd V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
 	V2VM_SYSTEMD=hybrid V2VM_TEST=systemd V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh
+	V2VM_SYSTEMD=unified V2VM_SCRIPT=tests/containerd/run.sh V2VM_ENV=CONTAINERD_SYSTEMD=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
+		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(BRIG) $(ROOTFS)

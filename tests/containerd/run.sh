@@ -3,6 +3,12 @@
 #
 #   tests/containerd/run.sh BRIG_BINARY ROOTFS_FIXTURE
 #
+# With CONTAINERD_SYSTEMD=1 (on a host where systemd is PID 1: `make systemd-test` runs it
+# in the systemd VM) every task uses the systemd cgroup driver, as a node with
+# SystemdCgroup = true does: ctr's --runc-systemd-cgroup and a "system.slice:NS:ID"
+# cgroup, and the checks add that each container's cgroup is its scope unit and that no
+# unit is left.
+#
 # Starts a private containerd (config, root, state and socket in a temp dir), runs
 # containers with `ctr ... --runc-binary SHIM`, where SHIM runs brig and logs each call
 # (argv, exit status, brig's error), and prints TAP-style results ("ok N - ...",
@@ -57,6 +63,11 @@ CTR=(ctr --address "$SOCK" --namespace "$NS")
 # Runtime options for every task: brig via the logging shim, its state and the IO fifos
 # inside the temp dir (ctr's defaults are under /run/containerd).
 RUNC_OPTS=(--runc-binary "$SHIM" --runc-root "$T/runc-root" --fifo-dir "$T/fifo")
+SYSTEMD=${CONTAINERD_SYSTEMD:-}
+if [ -n "$SYSTEMD" ]; then
+    [ -d /run/systemd/system ] || { echo "CONTAINERD_SYSTEMD: systemd is not running here" >&2; exit 2; }
+    RUNC_OPTS+=(--runc-systemd-cgroup)
+fi
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- cleanup ---------------------------------------------------------------------------
@@ -139,6 +150,11 @@ cleanup() {
         done
         [ -d "$dir" ] && echo "# cleanup: could not remove $dir" >&2
     done
+    # systemd mode: the containers' scope units (stopped, failed ones forgotten).
+    if [ -n "$SYSTEMD" ]; then
+        systemctl stop "$NS-*.scope" >/dev/null 2>&1
+        systemctl reset-failed "$NS-*.scope" >/dev/null 2>&1
+    fi
     # The shim-socket directory containerd-shim-runc-v2 uses (fixed at /run/containerd/s).
     [ "$RUN_CONTAINERD_S_EXISTED" = 0 ] && rmdir /run/containerd/s 2>/dev/null
     [ "$RUN_CONTAINERD_EXISTED" = 0 ] && rmdir /run/containerd 2>/dev/null
@@ -201,6 +217,7 @@ run_args() {
     cp -a "$FIXTURE" "$T/rootfs-$id"
     # ctr run --rootfs sets no environment (no image config), so give the process a PATH;
     # without it `sh` is not found (runc behaves the same).
+    [ -n "$SYSTEMD" ] && flags+=(--cgroup "system.slice:$NS:$id")
     RUN=("${CTR[@]}" run "${RUNC_OPTS[@]}" --env "PATH=$CONTAINER_PATH" "${flags[@]}"
          --rootfs "$T/rootfs-$id" "$id" "$@")
 }
@@ -368,6 +385,17 @@ if [ "$RC" = 0 ] && grep -q '/dev/pts/[0-9]' <<<"$OUT"; then ok "ctr task exec -
 else not_ok "ctr task exec -t: a /dev/pts terminal" "$(describe)"; fi
 
 init_pid=$("${CTR[@]}" task ls 2>/dev/null | awk -v id="$LONG" '$1 == id {print $2}')
+if [ -n "$SYSTEMD" ]; then
+    # The init is in the scope unit systemd made for it, delegated.
+    unit="$NS-$LONG.scope"
+    cg=$(awk -F: '$1 == 0 || $2 == "name=systemd" {print $3; exit}' "/proc/$init_pid/cgroup" 2>/dev/null)
+    state=$(systemctl show -p ActiveState --value "$unit" 2>/dev/null)
+    delegate=$(systemctl show -p Delegate --value "$unit" 2>/dev/null)
+    if [ "$cg" = "/system.slice/$unit" ] && [ "$state" = active ] && [ "$delegate" = yes ]; then
+        ok "SystemdCgroup: the init is in the active, delegated unit $unit"
+    else not_ok "SystemdCgroup: the init is in the active, delegated unit $unit" \
+        "init ${init_pid:-unknown} in ${cg:-unknown}; unit state ${state:-none}, Delegate=${delegate:-none}"; fi
+fi
 capture "${CTR[@]}" task ps "$LONG"
 if [ "$RC" = 0 ] && [ -n "$init_pid" ] && awk 'NR > 1 {print $1}' <<<"$OUT" | grep -qx "$init_pid"; then
     ok "ctr task ps lists the init (pid $init_pid)"
@@ -440,7 +468,10 @@ if [ "$RC" = 0 ]; then
     ok "--memory-limit: brig accepts linux.resources.memory and the container runs"
     mem_pid=$("${CTR[@]}" task ls 2>/dev/null | awk -v id="$MEM" '$1 == id {print $2}')
     read -r limit mem_cg <<<"$(memory_limit_of_pid "${mem_pid:-0}") " || true
-    if [ "$limit" = 67108864 ] && [ "${mem_cg##*/}" = "$MEM" ]; then
+    # The container's own cgroup: .../ID, or its unit with the systemd driver.
+    want_cg=$MEM
+    [ -n "$SYSTEMD" ] && want_cg="$NS-$MEM.scope"
+    if [ "$limit" = 67108864 ] && [ "${mem_cg##*/}" = "$want_cg" ]; then
         ok "--memory-limit 67108864 is the limit of the container's cgroup ($mem_cg)"
     else not_ok "--memory-limit 67108864 is the limit of the container's cgroup" \
         "init pid ${mem_pid:-unknown}, its cgroup ${mem_cg:-unknown}, limit ${limit:-unreadable}"; fi
@@ -475,6 +506,13 @@ if [ -s "$SHIM_LOG" ] && [ -z "$unexpected" ]; then
     ok "every brig command containerd sent exited 0, except the expected failures"
 else not_ok "every brig command containerd sent exited 0, except the expected failures" \
     "$( [ -s "$SHIM_LOG" ] && printf '%s' "$unexpected" || echo "no brig call was logged")"; fi
+
+# systemd mode: every task is gone, and so is every unit (none failed either).
+if [ -n "$SYSTEMD" ]; then
+    left=$(systemctl list-units --all --plain --no-legend "$NS-*.scope" 2>/dev/null | awk '{print $1, $3, $4}')
+    if [ -z "$left" ]; then ok "SystemdCgroup: no scope unit is left once the tasks are removed"
+    else not_ok "SystemdCgroup: no scope unit is left once the tasks are removed" "$left"; fi
+fi
 
 # --- what containerd sent to brig ------------------------------------------------------------
 calls=$(wc -l < "$SHIM_LOG" 2>/dev/null || echo 0)

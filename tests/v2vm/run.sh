@@ -8,7 +8,8 @@
 # Environment: V2VM_TIMEOUT (seconds, default 600), V2VM_MEM (MiB, default 1024),
 # V2VM_SMP (default 2), V2VM_TEST (integration test name, default cgroups),
 # BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo),
-# V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
+# V2VM_SCRIPT (an executable to run in the guest instead of a test binary; the
+# arguments go to it), V2VM_ENV ("NAME=value ..." exported in the guest), V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
 # hybrid: the host's systemd boots as PID 1 on an overlay root, with the system D-Bus,
 # in that cgroup layout, and runs them as a service; see systemd-init).
 # Exit status: the test binary's, or 124 when the VM timed out, 125 when it stopped
@@ -139,13 +140,22 @@ fi
 [ -e "$OUT/disk.img" ] || truncate -s 64M "$OUT/disk.img"
 
 # --- the test binary, built on the host ---
-say "building brig and the $TEST test binary"
-(cd "$REPO" && $CARGO build -q)
-TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>"$OUT/build.err" |
-    grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1 || true)
-if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
-    tail -30 "$OUT/build.err" >&2
-    die "could not build the $TEST test binary"
+if [ -n "${V2VM_SCRIPT:-}" ]; then
+    # A script rather than a test binary (the containerd end-to-end test, the bench).
+    TESTBIN=$(realpath "$V2VM_SCRIPT")
+    TEST=$(basename "$TESTBIN")
+    [ -x "$TESTBIN" ] || die "V2VM_SCRIPT $V2VM_SCRIPT is not executable"
+    say "building brig"
+    (cd "$REPO" && $CARGO build -q)
+else
+    say "building brig and the $TEST test binary"
+    (cd "$REPO" && $CARGO build -q)
+    TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>"$OUT/build.err" |
+        grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1 || true)
+    if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
+        tail -30 "$OUT/build.err" >&2
+        die "could not build the $TEST test binary"
+    fi
 fi
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
@@ -180,6 +190,7 @@ GUEST=$OUT/guest.sh
     echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp/brig-it'
     # tests/systemd.rs skips on a host without systemd; here its absence is a failure.
     [ -z "$SYSTEMD" ] || echo 'export BRIG_REQUIRE_SYSTEMD=1'
+    for v in ${V2VM_ENV:-}; do printf 'export %q\n' "$v"; done
     printf 'cd /tmp/brig-it && %q' "$TESTBIN"
     for a in "$@"; do printf ' %q' "$a"; done
     echo ' 2>&1'
