@@ -47,9 +47,15 @@ hot-functions: release fixtures
 	build/hot-functions.sh $(RELEASE) $(ROOTFS)
 
 # brig, crun and runc side by side, interleaved, in one run: BENCHMARKS.md.
-bench: release fixtures
+# Then the systemd driver's scenarios in the systemd VM: the guest writes nothing to the
+# host, so its JSON comes back on the console (bench/systemd-vm.sh).
+bench: release fixtures v2-deps
 	bench/run.sh $(RELEASE) $(ROOTFS) target/bench.json $(BENCH_ARGS)
-	python3 bench/report.py target/bench.json BENCHMARKS.md
+	V2VM_SYSTEMD=unified V2VM_SCRIPT=bench/systemd-vm.sh V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
+		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(RELEASE) $(ROOTFS) $(BENCH_SYSTEMD_ARGS)
+	sed -n '/^BENCH-SYSTEMD-JSON-BEGIN/,/^BENCH-SYSTEMD-JSON-END/p' target/v2vm/console.log | \
+		sed '1d;$$d' >target/bench-systemd.json
+	python3 bench/report.py target/bench.json BENCHMARKS.md target/bench-systemd.json
 	@sed -n '/^## Targets/,$$p' BENCHMARKS.md
 
 # A few seconds of the same, to keep the script working (figures not kept).

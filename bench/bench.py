@@ -93,7 +93,11 @@ class Runtime:
         self.err_file = f"{WORK}/{name}/stderr"
         os.makedirs(self.bundles, exist_ok=True)
 
+    systemd = False  # --systemd: every call has --systemd-cgroup, every cgroup is a unit
+
     def cgroup(self, cid):
+        if self.systemd:
+            return f"brigbench.slice:{self.name}:{cid}"
         return f"/brig-bench-{cid}"
 
     def bundle(self, cid, args, template):
@@ -110,7 +114,8 @@ class Runtime:
         return path
 
     def argv(self, *args):
-        return [self.binary, "--root", self.root, *args]
+        driver = ["--systemd-cgroup"] if self.systemd else []
+        return [self.binary, "--root", self.root, *driver, *args]
 
     def call(self, *args, stdout=os.devnull, err_file=None):
         """Run one runtime command to completion; returns True on success."""
@@ -393,9 +398,17 @@ def main():
     ap.add_argument("--loops", type=int, default=20)
     ap.add_argument("--loop-iterations", type=int, default=5)
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--systemd",
+        action="store_true",
+        help="the systemd driver's scenarios only (on a host booted with systemd: make bench)",
+    )
     a = ap.parse_args()
 
-    if os.path.ismount("/sys/fs/cgroup/unified"):
+    Runtime.systemd = a.systemd
+    if a.systemd and not os.path.isdir("/run/systemd/system"):
+        die("--systemd: systemd is not running here")
+    if not a.systemd and os.path.ismount("/sys/fs/cgroup/unified"):
         die("run through bench/run.sh: /sys/fs/cgroup/unified must be unmounted here")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
@@ -420,14 +433,14 @@ def main():
     load_before = os.getloadavg()
     started = time.time()
     try:
-        run_all(a, runtimes, template)
+        (run_systemd if a.systemd else run_all)(a, runtimes, template)
     finally:
         for rt in runtimes:
             cleanup_runtime(rt)
-    left = leftovers()
+    left = leftover_units() if a.systemd else leftovers()
     if left:
         print("bench: cgroups left behind:\n  " + "\n  ".join(left), file=sys.stderr)
-    for stale in left:
+    for stale in [] if a.systemd else left:
         try:
             os.rmdir(stale)
         except OSError:
@@ -449,6 +462,28 @@ def main():
     print(f"bench: results in {a.out} ({meta['duration']:.0f} s)")
     if any(meta["errors"].values()) or left:
         sys.exit(f"bench: errors {meta['errors']}, leftover cgroups {len(left)}")
+
+
+def leftover_units():
+    """The systemd driver's units left by any runtime (the bench's slice is stopped)."""
+    patterns = [f"{rt}-*.scope" for rt in ("brig", "crun", "runc")]
+    out = subprocess.run(
+        ["systemctl", "list-units", "--all", "--plain", "--no-legend", *patterns],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    left = [line.split()[0] for line in out if line.strip()]
+    subprocess.run(["systemctl", "stop", "brigbench.slice"], capture_output=True)
+    subprocess.run(["systemctl", "reset-failed"], capture_output=True)
+    return left
+
+
+def run_systemd(a, runtimes, template):
+    print("bench: (s1) run true, systemd driver", file=sys.stderr)
+    interleave(runtimes, a.rounds, sc_run, template)
+    print("bench: (s2) create, start, wait, delete, systemd driver", file=sys.stderr)
+    interleave(runtimes, a.rounds, sc_lifecycle, template)
+    RESULTS.rows = {{"a": "s1", "b": "s2"}[k]: v for k, v in RESULTS.rows.items()}
 
 
 def run_all(a, runtimes, template):

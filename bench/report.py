@@ -147,12 +147,50 @@ def main():
         target("(h) zero errors and no leftovers",
                f"{errs} errors, {meta['leftover_cgroups']} cgroups left",
                errs == 0 and meta["leftover_cgroups"] == 0)
+    if len(sys.argv) > 3:
+        systemd_section(w, json.load(open(sys.argv[3])))
     misses = [k for k, ok in MISSED.items() if ok]
     if misses:
         w("\n## What bounds the targets not met\n\n")
         for k in misses:
             w(BOUNDS[k] + "\n\n")
     out.close()
+
+
+def systemd_section(w, data):
+    """The systemd driver's scenarios, run in the systemd VM (bench/systemd-vm.sh)."""
+    meta, rows = data["meta"], data["rows"]
+    w("\n## The systemd cgroup driver (in the systemd VM)\n\n")
+    w(f"- Date: {meta['date']}; {meta['cpus']} vCPUs under QEMU TCG, Linux {meta['kernel']}, "
+      "systemd 252 as PID 1 on pure cgroup v2 (tests/v2vm, V2VM_SYSTEMD=unified).\n")
+    w(f"- Rounds: {meta['args']['rounds']} per scenario, interleaved, each runtime first in turn; "
+      f"errors {meta['errors']}, units left behind: {meta['leftover_cgroups']}.\n")
+    w("- Every call has `--systemd-cgroup`, every cgroupsPath is `brigbench.slice:<runtime>:<id>`:\n"
+      "  each container is a transient scope that the runtime asks systemd for over D-Bus and\n"
+      "  waits for. CPU counts the runtime and its children, not systemd's own work. Under TCG\n"
+      "  everything is slow: the ratios, from one interleaved run, are what count.\n\n")
+    w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/runc wall |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    titles = {"s1": "`run` of `true`", "s2": "`create`, `start`, wait, `delete`"}
+    for key, title in titles.items():
+        r = rows.get(key)
+        if not r:
+            continue
+        cells = [f"({key}) {title}"]
+        for fig in ("cpu", "wall"):
+            for rt in ("brig", "crun", "runc"):
+                v = r[rt][fig]
+                cells.append(f"{ms(med(v))} [{ms(min(v))}]")
+        b, c, u = (med(r[rt]["cpu"]) for rt in ("brig", "crun", "runc"))
+        cells += [f"{b / c:.2f}", f"{b / u:.2f}",
+                  f"{med(r['brig']['wall']) / med(r['runc']['wall']):.2f}"]
+        w("| " + " | ".join(cells) + " |\n")
+    r = rows.get("s2")
+    if r:
+        b, u = med(r["brig"]["wall"]), med(r["runc"]["wall"])
+        w(f"\nTarget (issue #15): brig's wall below runc's for a systemd create, start and delete: "
+          f"{ms(b)} vs {ms(u)} ms, {'met' if b < u else '**not met**'}.\n")
 
 
 # Explanations of a missed target, measured when it was first missed (see issue #7's note).
