@@ -202,7 +202,7 @@ fn resources_are_unit_properties_and_cgroup_files_and_update_changes_both() {
 }
 
 #[test]
-fn a_kubernetes_pod_slice_holds_two_containers() {
+fn a_kubernetes_pod_slice_holds_two_containers_named_as_cri_runtimes_name_them() {
     if !systemd_here() {
         return;
     }
@@ -210,12 +210,13 @@ fn a_kubernetes_pod_slice_holds_two_containers() {
     let slice = Unit(pod.clone());
     let (mut a, ua) = ctx("sd-pod-a", &pod);
     let (mut b, ub) = ctx("sd-pod-b", &pod);
-    for c in [&mut a, &mut b] {
-        c.config["linux"]["cgroupsPath"] = json!(format!("{pod}:cri-containerd:{}", c.id));
+    // As containerd's CRI plugin and CRI-O name them.
+    for (c, prefix) in [(&mut a, "cri-containerd"), (&mut b, "crio")] {
+        c.config["linux"]["cgroupsPath"] = json!(format!("{pod}:{prefix}:{}", c.id));
         c.set_args(&["sleep", "100"]);
     }
     let ua = Unit(ua.0.replacen("brigtest-", "cri-containerd-", 1));
-    let ub = Unit(ub.0.replacen("brigtest-", "cri-containerd-", 1));
+    let ub = Unit(ub.0.replacen("brigtest-", "crio-", 1));
     a.cgroup = format!("{}/{}", expand(&pod), ua.0);
     b.cgroup = format!("{}/{}", expand(&pod), ub.0);
     for c in [&a, &b] {
