@@ -357,3 +357,58 @@ fn a_unit_of_the_same_name_that_is_active_is_refused_and_kept() {
     unit.assert_gone();
     a.assert_clean();
 }
+
+/// Rootless: the unit is the user's own systemd instance's (user@UID.service, started
+/// here as a login would), reached on the user's bus; no flag but `--systemd-cgroup`.
+/// On v1/hybrid, refused (a user's systemd cannot delegate v1 controllers).
+#[test]
+fn a_rootless_container_is_a_scope_of_the_user_s_own_systemd() {
+    if !systemd_here() {
+        return;
+    }
+    let (uid, _) = rootless_user();
+    let manager = Unit(format!("user@{uid}.service"));
+    assert_eq!(systemctl(&["start", &manager.0]), "");
+    let bus = format!("/run/user/{uid}/bus");
+    for _ in 0..100 {
+        if Path::new(&bus).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut c = Ctx::rootless("sd-rootless");
+    let unit = format!("brigtest-{}.scope", c.id);
+    c.config["linux"]["cgroupsPath"] = json!(format!(":brigtest:{}", c.id));
+    c.config["process"]["args"] = json!(["sleep", "100"]);
+    c.cgroup = format!("/user.slice/user-{uid}.slice/user@{uid}.service/user.slice/{unit}");
+    let show = |prop: &str| {
+        let out = Command::new("runuser")
+            .args(["-u", "brig-rootless", "--", "env"])
+            .arg(format!("XDG_RUNTIME_DIR=/run/user/{uid}"))
+            .args(["systemctl", "--user", "show", "-p", prop, "--value", &unit])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    if !cgroup_v2() {
+        // v1 controllers cannot be delegated to a user: refused as runc refuses it.
+        let out = c.create_with_flags(&["--systemd-cgroup"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("cannot use rootless systemd cgroups manager on cgroup v1"),
+            "{err}"
+        );
+        assert_eq!(show("LoadState"), "not-found");
+        c.assert_clean();
+        return;
+    }
+    create_systemd(&c);
+    assert_eq!(show("ActiveState"), "active");
+    assert_eq!(show("Slice"), "user.slice");
+    let pid = c.state()["pid"].to_string();
+    assert_eq!(init_cgroup(&pid), c.cgroup);
+    c.brig_ok(&["delete", "--force", &c.id]);
+    assert_eq!(show("LoadState"), "not-found");
+    c.assert_clean();
+}

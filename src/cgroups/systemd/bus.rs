@@ -48,13 +48,17 @@ fn error_name(e: &zbus::Error) -> Option<&str> {
 }
 
 impl Bus {
-    /// The system bus, or (rootless) the user's own bus ($DBUS_SESSION_BUS_ADDRESS, else
-    /// $XDG_RUNTIME_DIR/bus), where the user's systemd instance answers.
+    /// The system bus, or (rootless) the user's own bus, where the user's systemd instance
+    /// answers: $DBUS_SESSION_BUS_ADDRESS, else the socket in $XDG_RUNTIME_DIR or in
+    /// /run/user/<uid> (as runc looks for it).
     pub fn connect(user: bool) -> Result<Bus> {
-        let conn = if user {
-            Connection::session()
-        } else {
-            Connection::system()
+        let conn = match user.then(user_bus_socket).flatten() {
+            Some(socket) => zbus::blocking::connection::Builder::address(
+                format!("unix:path={}", socket.display()).as_str(),
+            )
+            .and_then(|b| b.build()),
+            None if user => Connection::session(),
+            None => Connection::system(),
         };
         let conn = conn.map_err(|e| {
             Error::msg(format!(
@@ -185,6 +189,20 @@ impl Bus {
             .map_err(|e| bus_error(&format!("read the state of unit {unit}"), e))?;
         Ok(String::try_from(value).ok())
     }
+}
+
+/// The user's bus socket when no address is in the environment.
+fn user_bus_socket() -> Option<std::path::PathBuf> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return None;
+    }
+    let uid = nix::unistd::geteuid();
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([std::path::PathBuf::from(format!("/run/user/{uid}"))])
+        .map(|dir| dir.join("bus"))
+        .find(|socket| socket.exists())
 }
 
 fn job_path(reply: &zbus::Message, unit: &str) -> Result<OwnedObjectPath> {

@@ -65,6 +65,12 @@ impl Manager {
             return Err(Error::msg(msg));
         }
         let unit = unit?;
+        // A user's systemd can delegate cgroup2 only (runc refuses the same).
+        if rootless && !super::is_unified() {
+            return Err(Error::msg(
+                "cannot use rootless systemd cgroups manager on cgroup v1",
+            ));
+        }
         let extra = properties::from_annotations(annotations)?;
         let mut fs = super::cgroupfs_manager(&unit.cgroup_path()?)?;
         let mut paths = fs.paths().clone();
