@@ -13,6 +13,13 @@
 set -euo pipefail
 brig=$1 out=$2
 cold='zbus|zbus_names|zvariant|zvariant_utils|zcheapstr|endi|async_broadcast|async_channel|async_executor|async_io|async_lock|async_process|async_signal|async_task|atomic_waker|blocking|concurrent_queue|crossbeam_utils|enumflags2|event_listener|event_listener_strategy|fastrand|futures_core|futures_io|futures_lite|ordered_stream|parking|piper|polling|rustix|linux_raw_sys|signal_hook_registry|slab|tracing|tracing_core|uuid|hex|serde_repr'
+# Only lld takes the option (rust-lld is the default linker from Rust 1.90 on): with
+# another linker the list stays empty and build.rs passes nothing.
+if ! readelf -p .comment "$brig" 2>/dev/null | grep -q 'Linker: LLD'; then
+    : >"$out.tmp" && { cmp -s "$out.tmp" "$out" || mv "$out.tmp" "$out"; }
+    rm -f "$out.tmp"
+    exit 0
+fi
 hot=$(dirname "$0")/hot-functions.txt
 tmp=$(mktemp) all=$(mktemp)
 trap 'rm -f "$tmp" "$all"' EXIT
