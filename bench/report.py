@@ -86,18 +86,8 @@ def main():
       "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/crun wall |\n")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     for key, title in SCENARIOS:
-        r = rows.get(key)
-        if not r:
-            continue
-        cells = [f"({key}) {title.format(**fmt)}"]
-        for fig in ("cpu", "wall"):
-            for rt in ("brig", "crun", "runc"):
-                v = r[rt][fig]
-                cells.append(f"{ms(med(v))} [{ms(min(v))}]")
-        b, c, u = (med(r[rt]["cpu"]) for rt in ("brig", "crun", "runc"))
-        cells += [f"{b / c:.2f}", f"{b / u:.2f}",
-                  f"{med(r['brig']['wall']) / med(r['crun']['wall']):.2f}"]
-        w("| " + " | ".join(cells) + " |\n")
+        if key in rows:
+            w(table_row(f"({key}) {title.format(**fmt)}", rows[key], "crun"))
     f = rows.get("f")
     if f:
         rss = {rt: med(f[rt]["rss"]) for rt in f}
@@ -157,6 +147,20 @@ def main():
     out.close()
 
 
+def table_row(title, r, wall_vs):
+    """One scenario: CPU and wall medians [min] per runtime, then brig/crun and brig/runc
+    CPU and brig's wall against `wall_vs`."""
+    cells = [title]
+    for fig in ("cpu", "wall"):
+        for rt in ("brig", "crun", "runc"):
+            v = r[rt][fig]
+            cells.append(f"{ms(med(v))} [{ms(min(v))}]")
+    b, c, u = (med(r[rt]["cpu"]) for rt in ("brig", "crun", "runc"))
+    cells += [f"{b / c:.2f}", f"{b / u:.2f}",
+              f"{med(r['brig']['wall']) / med(r[wall_vs]['wall']):.2f}"]
+    return "| " + " | ".join(cells) + " |\n"
+
+
 def systemd_section(w, data):
     """The systemd driver's scenarios, run in the systemd VM (bench/systemd-vm.sh)."""
     meta, rows = data["meta"], data["rows"]
@@ -174,18 +178,8 @@ def systemd_section(w, data):
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     titles = {"s1": "`run` of `true`", "s2": "`create`, `start`, wait, `delete`"}
     for key, title in titles.items():
-        r = rows.get(key)
-        if not r:
-            continue
-        cells = [f"({key}) {title}"]
-        for fig in ("cpu", "wall"):
-            for rt in ("brig", "crun", "runc"):
-                v = r[rt][fig]
-                cells.append(f"{ms(med(v))} [{ms(min(v))}]")
-        b, c, u = (med(r[rt]["cpu"]) for rt in ("brig", "crun", "runc"))
-        cells += [f"{b / c:.2f}", f"{b / u:.2f}",
-                  f"{med(r['brig']['wall']) / med(r['runc']['wall']):.2f}"]
-        w("| " + " | ".join(cells) + " |\n")
+        if key in rows:
+            w(table_row(f"({key}) {title}", rows[key], "runc"))
     r = rows.get("s2")
     if r:
         b, u = med(r["brig"]["wall"]), med(r["runc"]["wall"])

@@ -576,6 +576,49 @@ fn a_process_exec_is_setting_up_runs_from_a_read_only_image() {
     c.assert_clean();
 }
 
+/// The LISTEN_ variables in a probe report's environment.
+fn listen_env_of(r: &serde_json::Value) -> Vec<String> {
+    r["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .filter(|e| e.starts_with("LISTEN_"))
+        .map(String::from)
+        .collect()
+}
+
+/// The socket-activation checks for `run` and `exec` alike: `launch(fd3, listen_pid)`
+/// starts brig with `fd3` open as fd 3 and LISTEN_FDS=1; a directory fails with
+/// `dir_exit`.
+fn check_listen_fds(
+    host_file: &std::path::Path,
+    dir: &std::path::Path,
+    launch: impl Fn(&std::path::Path, &str) -> std::process::Output,
+    dir_exit: i32,
+) {
+    // For another process (pid 1): nothing passed.
+    let out = launch(host_file, "1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2], "{}", r["fds"]);
+    assert!(listen_env_of(&r).is_empty(), "{:?}", listen_env_of(&r));
+    // For brig itself ($$ is the shell that execs brig): fd 3 and the variables.
+    let out = launch(host_file, "$$");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fd_numbers(&r), [0, 1, 2, 3], "{}", r["fds"]);
+    assert_eq!(listen_env_of(&r), ["LISTEN_FDS=1", "LISTEN_PID=1"]);
+    // A directory, even meant for brig: refused.
+    let out = launch(dir, "$$");
+    assert_eq!(out.status.code(), Some(dir_exit), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("LISTEN_FDS: fd 3 is a directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// systemd socket activation: LISTEN_FDS counts fds meant for the process LISTEN_PID
 /// names. When that is not brig, whatever the caller has open at 3 (here a host file)
 /// must not reach the container; when it is brig, the fds and the variables are passed
@@ -603,36 +646,7 @@ fn listen_fds_reach_the_container_only_when_meant_for_brig() {
             .output()
             .unwrap()
     };
-    let env_of = |r: &serde_json::Value| -> Vec<String> {
-        r["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e.as_str())
-            .filter(|e| e.starts_with("LISTEN_"))
-            .map(String::from)
-            .collect()
-    };
-    // For another process (pid 1): nothing passed.
-    let out = run(&host_file, "1");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(fd_numbers(&r), [0, 1, 2], "{}", r["fds"]);
-    assert!(env_of(&r).is_empty(), "{:?}", env_of(&r));
-    // For brig itself ($$ is the shell that execs brig): fd 3 and the variables.
-    let out = run(&host_file, "$$");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(fd_numbers(&r), [0, 1, 2, 3], "{}", r["fds"]);
-    assert_eq!(env_of(&r), ["LISTEN_FDS=1", "LISTEN_PID=1"]);
-    // A directory, even meant for brig: refused.
-    let out = run(&c.base, "$$");
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("LISTEN_FDS: fd 3 is a directory"),
-        "{}",
-        stderr(&out)
-    );
+    check_listen_fds(&host_file, &c.base, run, 1);
     c.assert_clean();
 }
 
@@ -663,37 +677,8 @@ fn listen_fds_reach_an_exec_only_when_meant_for_brig() {
             .output()
             .unwrap()
     };
-    let env_of = |r: &serde_json::Value| -> Vec<String> {
-        r["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e.as_str())
-            .filter(|e| e.starts_with("LISTEN_"))
-            .map(String::from)
-            .collect()
-    };
-    // For another process (pid 1): nothing passed.
-    let out = exec(&host_file, "1");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(fd_numbers(&r), [0, 1, 2], "{}", r["fds"]);
-    assert!(env_of(&r).is_empty(), "{:?}", env_of(&r));
-    // For brig itself ($$ is the shell that execs brig): fd 3 and the variables.
-    let out = exec(&host_file, "$$");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(fd_numbers(&r), [0, 1, 2, 3], "{}", r["fds"]);
-    assert_eq!(env_of(&r), ["LISTEN_FDS=1", "LISTEN_PID=1"]);
-    // A directory, even meant for brig: refused, with exec's own exit code for a failed
-    // exec, and the container goes on.
-    let out = exec(&c.base, "$$");
-    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("LISTEN_FDS: fd 3 is a directory"),
-        "{}",
-        stderr(&out)
-    );
+    // A directory: exec's own exit code for a failed exec, and the container goes on.
+    check_listen_fds(&host_file, &c.base, exec, 255);
     assert_eq!(c.state()["status"], "running");
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();

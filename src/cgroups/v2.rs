@@ -671,7 +671,11 @@ mod tests {
         assert_eq!(fake.read("memory.swap.max"), "67108864");
         let update = |json: &str| {
             let r: LinuxResources = serde_json::from_str(json).unwrap();
-            apply_limits(&fake.mount, &fake.dir, &with_current_memory_limit(&fake.dir, &r))
+            apply_limits(
+                &fake.mount,
+                &fake.dir,
+                &with_current_memory_limit(&fake.dir, &r),
+            )
         };
         update(r#"{"memory": {"swap": -1}}"#).unwrap();
         assert_eq!(fake.read("memory.swap.max"), "max");

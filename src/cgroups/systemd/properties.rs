@@ -413,52 +413,35 @@ fn parse_variant(text: &str) -> std::result::Result<Value<'static>, String> {
     Err("not a GVariant text value (true, 42, uint64 42, 'text', ['a', 'b'])".into())
 }
 
+/// The integer types by GVariant letter: a number in range becomes that type.
+fn integer(sig: &str) -> Option<fn(i128) -> Option<Value<'static>>> {
+    Some(match sig {
+        "y" => |n| u8::try_from(n).ok().map(Value::U8),
+        "n" => |n| i16::try_from(n).ok().map(Value::I16),
+        "q" => |n| u16::try_from(n).ok().map(Value::U16),
+        "i" => |n| i32::try_from(n).ok().map(Value::I32),
+        "u" => |n| u32::try_from(n).ok().map(Value::U32),
+        "x" => |n| i64::try_from(n).ok().map(Value::I64),
+        "t" => |n| u64::try_from(n).ok().map(Value::U64),
+        _ => return None,
+    })
+}
+
 fn typed(sig: &str, value: &str) -> std::result::Result<Value<'static>, String> {
     let num = |v: &str| -> std::result::Result<i128, String> {
         v.parse::<i128>()
             .map_err(|_| format!("{v:?} is not an integer"))
     };
-    let fit = |n: i128, ok: bool| {
-        if ok {
-            Ok(n)
-        } else {
-            Err(format!("{n} is out of range"))
-        }
-    };
+    if let Some(int) = integer(sig) {
+        let n = num(value)?;
+        return int(n).ok_or_else(|| format!("{n} is out of range"));
+    }
     Ok(match sig {
         "b" => match value {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => return Err(format!("{value:?} is not true or false")),
         },
-        "y" => {
-            let n = num(value)?;
-            Value::U8(fit(n, (0..=255).contains(&n))? as u8)
-        }
-        "n" => {
-            let n = num(value)?;
-            Value::I16(fit(n, i16::try_from(n).is_ok())? as i16)
-        }
-        "q" => {
-            let n = num(value)?;
-            Value::U16(fit(n, u16::try_from(n).is_ok())? as u16)
-        }
-        "i" => {
-            let n = num(value)?;
-            Value::I32(fit(n, i32::try_from(n).is_ok())? as i32)
-        }
-        "u" => {
-            let n = num(value)?;
-            Value::U32(fit(n, u32::try_from(n).is_ok())? as u32)
-        }
-        "x" => {
-            let n = num(value)?;
-            Value::I64(fit(n, i64::try_from(n).is_ok())? as i64)
-        }
-        "t" => {
-            let n = num(value)?;
-            Value::U64(fit(n, u64::try_from(n).is_ok())? as u64)
-        }
         "d" => Value::F64(
             value
                 .parse()
