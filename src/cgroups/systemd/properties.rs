@@ -448,39 +448,36 @@ fn typed(sig: &str, value: &str) -> std::result::Result<Value<'static>, String> 
                 .map_err(|_| format!("{value:?} is not a number"))?,
         ),
         "s" => Value::from(string(value)?),
-        "as" => {
-            let inner = value
-                .strip_prefix('[')
-                .and_then(|r| r.strip_suffix(']'))
-                .ok_or("an array is written [ ... ]")?;
-            Value::from(
-                split_items(inner)
-                    .iter()
-                    .map(|i| string(i))
-                    .collect::<std::result::Result<Vec<_>, _>>()?,
-            )
-        }
-        "au" => {
-            let inner = value
-                .strip_prefix('[')
-                .and_then(|r| r.strip_suffix(']'))
-                .ok_or("an array is written [ ... ]")?;
-            Value::from(
-                split_items(inner)
-                    .iter()
-                    .map(|i| {
-                        i.parse::<u32>()
-                            .map_err(|_| format!("{i:?} is not a uint32"))
-                    })
-                    .collect::<std::result::Result<Vec<_>, _>>()?,
-            )
-        }
+        "as" => Value::from(
+            items(value)?
+                .iter()
+                .map(|i| string(i))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
+        "au" => Value::from(
+            items(value)?
+                .iter()
+                .map(|i| {
+                    i.parse::<u32>()
+                        .map_err(|_| format!("{i:?} is not a uint32"))
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
         _ => {
             return Err(format!(
                 "type {sig:?} is not one brig reads (b y n q i u x t d s as au)"
             ))
         }
     })
+}
+
+/// The items of an array written "[a, b]".
+fn items(value: &str) -> std::result::Result<Vec<&str>, String> {
+    let inner = value
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .ok_or("an array is written [ ... ]")?;
+    Ok(split_items(inner))
 }
 
 /// A quoted string: 'text' or "text", with backslash escapes of the quote and backslash.
