@@ -665,5 +665,17 @@ mod tests {
         );
         assert_eq!(parse_variant("42").unwrap(), Value::I32(42));
         assert!(parse_variant("[]").is_err());
+        assert_eq!(
+            parse_variant("@as []").unwrap(),
+            Value::from(Vec::<String>::new())
+        );
+        assert_eq!(
+            parse_variant("@au [1, 2]").unwrap(),
+            Value::from(vec![1u32, 2])
+        );
+        assert_eq!(parse_variant("byte 7").unwrap(), Value::U8(7));
+        assert!(parse_variant("byte 300")
+            .unwrap_err()
+            .contains("out of range"));
     }
 }
