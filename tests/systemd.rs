@@ -196,6 +196,21 @@ fn resources_are_unit_properties_and_cgroup_files_and_update_changes_both() {
     assert_eq!(unit.prop("TasksMax"), "30");
     assert_eq!(file("pids", "pids.max", "pids.max"), "30");
     assert_eq!(unit.prop("CPUQuotaPerSecUSec"), "500ms");
+    // Parts of a pair alone: the quota kept with a new period, swap against the memory
+    // limit the container has (systemd takes them whole; runc merges the same way).
+    c.brig_ok(&["update", "--cpu-period", "50000", &c.id]);
+    assert_eq!(unit.prop("CPUQuotaPeriodUSec"), "50ms");
+    assert_eq!(unit.prop("CPUQuotaPerSecUSec"), "1s");
+    if v2 {
+        assert_eq!(file("", "", "cpu.max"), "50000 50000");
+        c.brig_ok(&["update", "--memory-swap", "-1", &c.id]);
+        assert_eq!(unit.prop("MemorySwapMax"), "infinity");
+        assert_eq!(file("", "", "memory.swap.max"), "max");
+        assert_eq!(unit.prop("MemoryMax"), "134217728");
+    } else {
+        assert_eq!(file("cpu,cpuacct", "cpu.cfs_period_us", ""), "50000");
+        assert_eq!(file("cpu,cpuacct", "cpu.cfs_quota_us", ""), "50000");
+    }
     c.brig_ok(&["delete", "--force", &c.id]);
     unit.assert_gone();
     c.assert_clean();

@@ -1,7 +1,7 @@
 //! The calls brig makes to systemd's manager over D-Bus (through zbus): start a transient
 //! unit and wait for its job, set unit properties, stop a unit and wait, reset a failed
 //! one. Every wait ends: by systemd's JobRemoved signal for the job, or by a timeout that
-//! names the unit and what was awaited.
+//! names the unit and what was awaited; every method call has the same timeout.
 //!
 //! zbus runs helper threads: a connection is made only after the container's init has been
 //! forked (the init runs Rust code after the fork, which threads holding locks would break).
@@ -25,6 +25,12 @@ pub type Property = (String, Value<'static>);
 
 pub struct Bus {
     conn: Connection,
+}
+
+/// A job systemd queued, with the signals that will tell its end.
+pub struct Job {
+    path: OwnedObjectPath,
+    signals: MessageIterator,
 }
 
 /// A D-Bus error reply, or a failure to talk to the bus at all.
@@ -52,14 +58,13 @@ impl Bus {
     /// answers: $DBUS_SESSION_BUS_ADDRESS, else the socket in $XDG_RUNTIME_DIR or in
     /// /run/user/<uid> (as runc looks for it).
     pub fn connect(user: bool) -> Result<Bus> {
-        let conn = match user.then(user_bus_socket).flatten() {
-            Some(socket) => zbus::blocking::connection::Builder::address(
-                format!("unix:path={}", socket.display()).as_str(),
-            )
-            .and_then(|b| b.build()),
-            None if user => Connection::session(),
-            None => Connection::system(),
+        use zbus::blocking::connection::Builder;
+        let builder = match user.then(user_bus_socket).flatten() {
+            Some(socket) => Builder::address(format!("unix:path={}", socket.display()).as_str()),
+            None if user => Builder::session(),
+            None => Builder::system(),
         };
+        let conn = builder.and_then(|b| b.method_timeout(JOB_TIMEOUT).build());
         let conn = conn.map_err(|e| {
             Error::msg(format!(
                 "cannot connect to the {} D-Bus (systemd cgroup driver): {e}",
@@ -77,47 +82,63 @@ impl Bus {
             .call_method(Some(DEST), PATH, Some(MANAGER), method, body)
     }
 
-    /// Listen for the end of jobs before asking for one, so that the signal cannot be missed.
-    fn job_removed(&self) -> Result<MessageIterator> {
+    /// Listen for the end of this unit's jobs before asking for one, so that the signal
+    /// cannot be missed. Only the unit's own (argument 2 is the unit's name): the queue is
+    /// not read until the call returns, and a busy host's other jobs would fill it.
+    fn job_removed(&self, unit: &str) -> Result<MessageIterator> {
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
             .sender(DEST)
             .and_then(|b| b.interface(MANAGER))
             .and_then(|b| b.member("JobRemoved"))
             .and_then(|b| b.path(PATH))
+            .and_then(|b| b.arg(2, unit))
             .map(|b| b.build())
             .map_err(|e| bus_error("JobRemoved match rule", e))?;
         MessageIterator::for_match_rule(rule, &self.conn, None)
             .map_err(|e| bus_error("subscribe to systemd's JobRemoved", e))
     }
 
-    /// StartTransientUnit in "replace" mode, then wait for the job: Ok(false) when a unit of
-    /// that name exists already (the caller decides), an error when the job ends other than
-    /// "done".
-    pub fn start_transient_unit(&self, unit: &str, props: &[Property]) -> Result<bool> {
-        let signals = self.job_removed()?;
+    /// StartTransientUnit in "replace" mode: Ok(None) when a unit of that name exists
+    /// already (the caller decides), else the job to `wait_started` for.
+    pub fn start_transient_unit(&self, unit: &str, props: &[Property]) -> Result<Option<Job>> {
+        let signals = self.job_removed(unit)?;
         let aux: Vec<(&str, Vec<(&str, Value)>)> = Vec::new();
         let props: Vec<(&str, &Value)> = props.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let reply = match self.call("StartTransientUnit", &(unit, "replace", props, aux)) {
             Err(e) if error_name(&e) == Some("org.freedesktop.systemd1.UnitExists") => {
-                return Ok(false)
+                return Ok(None)
             }
             other => other.map_err(|e| bus_error(&format!("start unit {unit}"), e))?,
         };
-        let job = job_path(&reply, unit)?;
-        let result = wait_job(signals, &job, unit, "start")?;
-        if result != "done" {
-            self.reset_failed_unit(unit);
-            return Err(Error::msg(format!(
-                "error creating systemd unit `{unit}`: got `{result}`"
-            )));
+        Ok(Some(Job {
+            path: job_path(&reply, unit)?,
+            signals,
+        }))
+    }
+
+    /// Wait for a start job: an error when it ends other than "done" or does not end in
+    /// time (the unit is then reset, as runc does; the caller stops it).
+    pub fn wait_started(&self, unit: &str, job: Job) -> Result<()> {
+        let result = wait_job(job.signals, &job.path, unit, "start");
+        match result {
+            Ok(r) if r == "done" => Ok(()),
+            Ok(r) => {
+                self.reset_failed_unit(unit);
+                Err(Error::msg(format!(
+                    "error creating systemd unit `{unit}`: got `{r}`"
+                )))
+            }
+            Err(e) => {
+                self.reset_failed_unit(unit);
+                Err(e)
+            }
         }
-        Ok(true)
     }
 
     /// StopUnit and wait for the job; a unit systemd no longer knows is stopped already.
     pub fn stop_unit(&self, unit: &str) -> Result<()> {
-        let signals = self.job_removed()?;
+        let signals = self.job_removed(unit)?;
         let reply = match self.call("StopUnit", &(unit, "replace")) {
             Err(e) if error_name(&e) == Some("org.freedesktop.systemd1.NoSuchUnit") => {
                 return Ok(())
@@ -159,6 +180,30 @@ impl Bus {
         self.call("SetUnitProperties", &(unit, true, props))
             .map(drop)
             .map_err(|e| bus_error(&format!("set properties of unit {unit}"), e))
+    }
+
+    /// systemd's version number (252 of "252.38-1~deb12u1"), 0 when unknown.
+    pub fn systemd_version(&self) -> u32 {
+        let reply = self.conn.call_method(
+            Some(DEST),
+            PATH,
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &(MANAGER, "Version"),
+        );
+        reply
+            .ok()
+            .and_then(|r| r.body().deserialize::<zbus::zvariant::OwnedValue>().ok())
+            .and_then(|v| String::try_from(v).ok())
+            .and_then(|v| {
+                let digits: String = v
+                    .trim_start_matches('v')
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            })
+            .unwrap_or(0)
     }
 
     /// The unit's ActiveState ("active", "failed", ...), None when systemd does not know it.

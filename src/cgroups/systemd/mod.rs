@@ -107,7 +107,9 @@ impl Manager {
 
     /// Start the unit holding `pid`, waiting for systemd's job. A scope of the same name
     /// left failed or inactive (by a container that died) is reset and the start tried once
-    /// more, as runc does; a slice that exists already is used as it is.
+    /// more, as runc does; one that is active, or a slice that exists, is someone else's and
+    /// refused. The unit is ours (`owned`, so a failure from here on stops it) as soon as
+    /// systemd has queued its start.
     fn start_unit(&self, bus: &bus::Bus, pending: &Pending, pid: i32) -> Result<()> {
         let name = &self.unit.name;
         let mut props = properties::unit(
@@ -123,27 +125,88 @@ impl Manager {
             props.extend(properties::resources(r, devices, self.v2())?);
         }
         props.extend(pending.extra.iter().cloned());
+        properties::for_version(&mut props, bus.systemd_version());
         crate::support::logging::debug(|| {
             format!("systemd: start {name} with {} properties", props.len())
         });
-        if bus.start_transient_unit(name, &props)? {
-            return Ok(());
-        }
-        if self.unit.is_slice() {
-            return Ok(());
-        }
-        match bus.active_state(name)?.as_deref() {
-            Some("failed") | Some("inactive") | None => {
+        let mut job = bus.start_transient_unit(name, &props)?;
+        if job.is_none() && !self.unit.is_slice() {
+            if let Some("failed" | "inactive") | None = bus.active_state(name)?.as_deref() {
                 bus.reset_failed_unit(name);
-                if bus.start_transient_unit(name, &props)? {
-                    return Ok(());
-                }
+                job = bus.start_transient_unit(name, &props)?;
             }
-            _ => {}
         }
-        Err(Error::msg(format!(
-            "systemd unit {name} already exists and is active (another container's?); a container needs a unit of its own"
-        )))
+        let Some(job) = job else {
+            return Err(Error::msg(format!(
+                "systemd unit {name} already exists and is active (another container's?); a container needs a unit of its own"
+            )));
+        };
+        self.owned.set(true);
+        bus.wait_started(name, job)
+    }
+
+    /// An update as systemd needs it whole: the CPU quota and period go together in
+    /// CPUQuotaPerSecUSec, and v2's swap is counted without memory, so what the update
+    /// leaves out is read from the container's cgroup (runc merges into its saved config).
+    fn merged(&self, r: &LinuxResources) -> LinuxResources {
+        let mut r = r.clone();
+        let read = |v1: (&str, &str), v2: &str| -> Option<String> {
+            let path = if self.v2() {
+                self.paths.dirs.get("unified")?.join(v2)
+            } else {
+                let (controller, file) = v1;
+                let dir = self
+                    .paths
+                    .dirs
+                    .iter()
+                    .find(|(h, _)| h.split(',').any(|c| c == controller))?
+                    .1;
+                dir.join(file)
+            };
+            std::fs::read_to_string(path)
+                .ok()
+                .map(|t| t.trim().to_string())
+        };
+        if let Some(mut cpu) = r.cpu().clone() {
+            let v2_max = || read(("cpu", ""), "cpu.max");
+            if cpu.quota().is_none() && cpu.period().is_some() {
+                let quota = if self.v2() {
+                    v2_max().and_then(|m| m.split_whitespace().next().map(str::to_string))
+                } else {
+                    read(("cpu", "cpu.cfs_quota_us"), "")
+                };
+                cpu.set_quota(quota.map(|q| {
+                    if q == "max" {
+                        -1
+                    } else {
+                        q.parse().unwrap_or(-1)
+                    }
+                }));
+            }
+            if cpu.period().is_none() && cpu.quota().is_some() {
+                let period = if self.v2() {
+                    v2_max().and_then(|m| m.split_whitespace().nth(1).map(str::to_string))
+                } else {
+                    read(("cpu", "cpu.cfs_period_us"), "")
+                };
+                cpu.set_period(period.and_then(|p| p.parse().ok()));
+            }
+            r.set_cpu(Some(cpu));
+        }
+        if let Some(mut m) = *r.memory() {
+            if m.swap().is_some() && m.limit().is_none() {
+                let limit = read(("memory", "memory.limit_in_bytes"), "memory.max");
+                m.set_limit(limit.map(|l| {
+                    if l == "max" {
+                        -1
+                    } else {
+                        l.parse().unwrap_or(-1)
+                    }
+                }));
+                r.set_memory(Some(m));
+            }
+        }
+        r
     }
 }
 
@@ -161,12 +224,20 @@ impl CgroupManager for Manager {
         if let Some(pending) = pending {
             let bus = bus::Bus::connect(self.unit.user)?;
             self.start_unit(&bus, &pending, pid)?;
-            self.owned.set(true);
             // The files: what systemd has no property for, the v2 device filter, and the
             // v1 hierarchies systemd does not manage (made here, the init moved in).
             self.fs.create(pending.resources.as_ref())?;
+            return self.fs.add(pid);
         }
-        self.fs.add(pid)
+        match self.fs.add(pid) {
+            // A user may not move a process into the unit from outside its own subtree:
+            // the process stays where it is, as runc leaves it.
+            Err(e) if self.unit.user => {
+                crate::support::logging::debug(|| format!("rootless: {e}"));
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn pids(&self) -> Result<Vec<i32>> {
@@ -178,9 +249,11 @@ impl CgroupManager for Manager {
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
-        let props = properties::resources(resources, None, self.v2())?;
+        let mut props = properties::resources(&self.merged(resources), None, self.v2())?;
         if !props.is_empty() {
-            bus::Bus::connect(self.unit.user)?.set_unit_properties(&self.unit.name, &props)?;
+            let bus = bus::Bus::connect(self.unit.user)?;
+            properties::for_version(&mut props, bus.systemd_version());
+            bus.set_unit_properties(&self.unit.name, &props)?;
         }
         self.fs.update(resources)
     }
@@ -200,7 +273,10 @@ impl CgroupManager for Manager {
             return Ok(Vec::new());
         }
         let bus = bus::Bus::connect(self.unit.user)?;
-        bus.stop_unit(&self.unit.name)?;
+        // As runc: a stop that fails is a warning; the directories are still removed.
+        if let Err(e) = bus.stop_unit(&self.unit.name) {
+            crate::support::logging::warn(&e.to_string());
+        }
         bus.reset_failed_unit(&self.unit.name);
         self.fs.destroy()
     }

@@ -126,6 +126,20 @@ pub fn resources(
     Ok(p)
 }
 
+/// Drop what this systemd does not know, as runc does: CPUQuotaPeriodUSec came in 242,
+/// AllowedCPUs and AllowedMemoryNodes in 244 (the cgroup files are written anyway).
+/// Version 0 (unknown) keeps everything.
+pub fn for_version(props: &mut Vec<Property>, version: u32) {
+    let too_new = |name: &str| match name {
+        "CPUQuotaPeriodUSec" => version < 242,
+        "AllowedCPUs" | "AllowedMemoryNodes" => version < 244,
+        _ => false,
+    };
+    if version != 0 {
+        props.retain(|(name, _)| !too_new(name));
+    }
+}
+
 /// runc's conversion: the period as is (systemd ≥ 242), the quota as microseconds per
 /// second of CPU, rounded up to 10 ms because systemd keeps it as whole percents.
 fn cpu_quota(p: &mut Vec<Property>, quota: i64, period: u64) {
@@ -577,6 +591,25 @@ mod tests {
         assert_eq!(find(&v1, "MemoryLimit"), Some(&Value::U64(64 << 20)));
         assert_eq!(find(&v1, "CPUShares"), Some(&Value::U64(512)));
         assert!(find(&v1, "MemorySwapMax").is_none());
+    }
+
+    #[test]
+    fn properties_an_old_systemd_lacks_are_left_out() {
+        let all = || {
+            let mut p = Vec::new();
+            cpu_quota(&mut p, 20_000, 100_000);
+            p.push(prop("AllowedCPUs", vec![1u8]));
+            p
+        };
+        let names = |v: u32| {
+            let mut p = all();
+            for_version(&mut p, v);
+            p.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+        };
+        assert_eq!(names(239), ["CPUQuotaPerSecUSec"]);
+        assert_eq!(names(243), ["CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec"]);
+        assert_eq!(names(252).len(), 3);
+        assert_eq!(names(0).len(), 3);
     }
 
     #[test]

@@ -43,10 +43,9 @@ impl Unit {
                 format!("{cgroups_path:?}: the unit's prefix and name must be non-empty names without \"/\""),
             ));
         }
+        // As runc: "<prefix>-<name>.scope" even with an empty prefix.
         let name = if name.ends_with(".slice") {
             name.to_string()
-        } else if prefix.is_empty() {
-            format!("{name}.scope")
         } else {
             format!("{prefix}-{name}.scope")
         };
@@ -137,7 +136,7 @@ mod tests {
         );
         assert_eq!(path(""), "/system.slice/runc-ctr.scope");
         assert_eq!(path(":crio:abc"), "/system.slice/crio-abc.scope");
-        assert_eq!(path("a-b.slice::abc"), "/a.slice/a-b.slice/abc.scope");
+        assert_eq!(path("a-b.slice::abc"), "/a.slice/a-b.slice/-abc.scope");
         assert_eq!(
             path("kubepods-besteffort.slice:cri-containerd:abc"),
             "/kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope"
