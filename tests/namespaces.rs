@@ -319,13 +319,31 @@ fn net_devices_move_into_the_container_and_back_on_delete() {
 
     // A namespace joined by path outlives the container: delete takes the device back
     // from it even once the init is gone.
-    struct NetNs(String);
+    // `ip netns add` also makes /run/netns a mount (a shared bind of itself) the first
+    // time: undone here when this test made it.
+    struct NetNs(String, bool, bool);
     impl Drop for NetNs {
         fn drop(&mut self) {
             let _ = ip(&["netns", "del", &self.0]);
+            let (was_mount, was_dir) = (self.1, self.2);
+            let empty = std::fs::read_dir("/run/netns").is_ok_and(|mut d| d.next().is_none());
+            if !was_mount && empty {
+                let _ = nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH);
+                if !was_dir {
+                    let _ = std::fs::remove_dir("/run/netns");
+                }
+            }
         }
     }
-    let netns = NetNs(format!("bnd{}", std::process::id()));
+    let run_netns_is_mount = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/run/netns"));
+    let netns = NetNs(
+        format!("bnd{}", std::process::id()),
+        run_netns_is_mount,
+        std::path::Path::new("/run/netns").exists(),
+    );
     ip(&["netns", "add", &netns.0]).unwrap();
     let mut c = Ctx::new("ns-netdev-joined");
     c.set_args(&["sleep", "60"]);
