@@ -415,10 +415,70 @@ fn place(rel: &Path, own: Option<&str>) -> PathBuf {
         .unwrap_or(path)
 }
 
+/// An update made whole where the kernel or systemd takes values together: a CPU quota
+/// or period given alone gets the other from the container's cgroup (systemd keeps them as
+/// one property), and a swap limit given alone gets the memory limit (v2 counts swap
+/// without memory). runc merges an update into its saved config to the same end.
+pub(crate) fn with_current_values(paths: &CgroupPaths, r: &LinuxResources) -> LinuxResources {
+    let v2 = paths.layout == "v2";
+    let read = |v1_controller: &str, v1_file: &str, v2_file: &str| -> Option<String> {
+        let path = if v2 {
+            paths.dirs.get("unified")?.join(v2_file)
+        } else {
+            let (_, dir) = paths
+                .dirs
+                .iter()
+                .find(|(h, _)| h.split(',').any(|c| c == v1_controller))?;
+            dir.join(v1_file)
+        };
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|t| t.trim().to_string())
+    };
+    // "max" is -1, as in the OCI fields.
+    let number = |t: &str| if t == "max" { Some(-1) } else { t.parse().ok() };
+    let cpu_max = |i: usize| {
+        read("", "", "cpu.max")?
+            .split_whitespace()
+            .nth(i)
+            .map(str::to_string)
+    };
+    let mut r = r.clone();
+    if let Some(mut cpu) = r.cpu().clone() {
+        if cpu.quota().is_none() && cpu.period().is_some() {
+            let quota = if v2 {
+                cpu_max(0)
+            } else {
+                read("cpu", "cpu.cfs_quota_us", "")
+            };
+            cpu.set_quota(quota.as_deref().and_then(number));
+        }
+        if cpu.period().is_none() && cpu.quota().is_some() {
+            let period = if v2 {
+                cpu_max(1)
+            } else {
+                read("cpu", "cpu.cfs_period_us", "")
+            };
+            cpu.set_period(period.and_then(|p| p.parse().ok()));
+        }
+        r.set_cpu(Some(cpu));
+    }
+    if let Some(mut m) = *r.memory() {
+        if m.swap().is_some() && m.limit().is_none() {
+            let limit = read("memory", "memory.limit_in_bytes", "memory.max");
+            if let Some(limit) = limit.as_deref().and_then(number) {
+                m.set_limit(Some(limit));
+                r.set_memory(Some(m));
+            }
+        }
+    }
+    r
+}
+
 /// The manager of an existing container, from its saved paths.
 pub fn from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
     match &paths.systemd {
-        Some(unit) => Box::new(systemd::Manager::from_paths(paths, unit)),
+        Some(_) => Box::new(systemd::Manager::from_paths(paths)),
         None => cgroupfs_from_paths(paths),
     }
 }

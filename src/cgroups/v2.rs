@@ -229,31 +229,6 @@ fn apply_memory(mount: &Path, dir: &Path, m: &oci_spec::runtime::LinuxMemory) ->
     Ok(())
 }
 
-/// An update of the swap limit alone keeps the memory limit the container has: v2's
-/// memory.swap.max is swap without memory, so the conversion needs it (runc merges the
-/// update into the container's resources to the same end).
-fn with_current_memory_limit(dir: &Path, r: &LinuxResources) -> LinuxResources {
-    let mut r = r.clone();
-    if let Some(m) = r
-        .memory()
-        .as_ref()
-        .filter(|m| m.swap().is_some() && m.limit().is_none())
-    {
-        let current = std::fs::read_to_string(dir.join("memory.max"))
-            .ok()
-            .and_then(|t| match t.trim() {
-                "max" => Some(-1),
-                n => n.parse().ok(),
-            });
-        if let Some(limit) = current {
-            let mut m = *m;
-            m.set_limit(Some(limit));
-            r.set_memory(Some(m));
-        }
-    }
-    r
-}
-
 /// cpu.idle, cpu.weight (from shares), cpu.max, cpu.max.burst; cpuset.cpus and mems.
 fn apply_cpu(mount: &Path, dir: &Path, c: &oci_spec::runtime::LinuxCpu) -> Result<()> {
     let field = "linux.resources.cpu";
@@ -442,9 +417,8 @@ impl CgroupManager for Manager {
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
-        let dir = self.dir()?;
-        let resources = with_current_memory_limit(dir, resources);
-        apply_limits(Path::new(super::CGROUP_ROOT), dir, &resources)
+        let resources = super::with_current_values(&self.paths, resources);
+        apply_limits(Path::new(super::CGROUP_ROOT), self.dir()?, &resources)
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {
@@ -669,12 +643,17 @@ mod tests {
         fake.apply(r#"{"memory": {"limit": 67108864, "swap": 134217728}}"#)
             .unwrap();
         assert_eq!(fake.read("memory.swap.max"), "67108864");
+        let paths = CgroupPaths {
+            layout: "v2".into(),
+            dirs: BTreeMap::from([(KEY.to_string(), fake.dir.clone())]),
+            ..CgroupPaths::default()
+        };
         let update = |json: &str| {
             let r: LinuxResources = serde_json::from_str(json).unwrap();
             apply_limits(
                 &fake.mount,
                 &fake.dir,
-                &with_current_memory_limit(&fake.dir, &r),
+                &super::super::with_current_values(&paths, &r),
             )
         };
         update(r#"{"memory": {"swap": -1}}"#).unwrap();

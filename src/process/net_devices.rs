@@ -47,15 +47,10 @@ impl JoinedNamespace {
     /// The spec's network namespace path, if it joins one.
     pub fn from_spec(spec: &Spec) -> Option<JoinedNamespace> {
         use std::os::unix::fs::MetadataExt;
-        let path = spec
-            .linux()
-            .as_ref()?
-            .namespaces()
-            .iter()
-            .flatten()
-            .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network)?
-            .path()
-            .clone()?;
+        let path =
+            crate::support::oci::namespace(spec, oci_spec::runtime::LinuxNamespaceType::Network)?
+                .path()
+                .clone()?;
         let inode = std::fs::metadata(&path).ok()?.ino();
         Some(JoinedNamespace { path, inode })
     }

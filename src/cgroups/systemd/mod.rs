@@ -26,7 +26,7 @@ pub fn running() -> bool {
 }
 
 pub struct Manager {
-    unit: Unit,
+    /// The cgroupfs paths of the unit's cgroup, with the unit (`paths.systemd`).
     paths: CgroupPaths,
     fs: Box<dyn CgroupManager>,
     /// A new container: the unit is started by `add`, which knows the init's pid, with
@@ -72,15 +72,14 @@ impl Manager {
             ));
         }
         let extra = properties::from_annotations(annotations)?;
-        let mut fs = super::cgroupfs_manager(&unit.cgroup_path()?)?;
-        let mut paths = fs.paths().clone();
-        paths.systemd = Some(unit.clone());
+        let mut paths = super::cgroupfs_manager(&unit.cgroup_path()?)?
+            .paths()
+            .clone();
+        paths.systemd = Some(unit);
         paths.rootless = rootless;
-        fs = super::cgroupfs_from_paths(&paths);
         Ok(Manager {
-            unit,
+            fs: super::cgroupfs_from_paths(&paths),
             paths,
-            fs,
             pending: RefCell::new(Some(Pending {
                 id: id.to_string(),
                 resources: None,
@@ -91,14 +90,20 @@ impl Manager {
     }
 
     /// The manager of an existing container, whose unit it owns.
-    pub fn from_paths(paths: &CgroupPaths, unit: &Unit) -> Manager {
+    pub fn from_paths(paths: &CgroupPaths) -> Manager {
         Manager {
-            unit: unit.clone(),
             paths: paths.clone(),
             fs: super::cgroupfs_from_paths(paths),
             pending: RefCell::new(None),
             owned: Cell::new(true),
         }
+    }
+
+    fn unit(&self) -> &Unit {
+        self.paths
+            .systemd
+            .as_ref()
+            .expect("a systemd manager's paths name its unit")
     }
 
     fn v2(&self) -> bool {
@@ -111,12 +116,12 @@ impl Manager {
     /// refused. The unit is ours (`owned`, so a failure from here on stops it) as soon as
     /// systemd has queued its start.
     fn start_unit(&self, bus: &bus::Bus, pending: &Pending, pid: i32) -> Result<()> {
-        let name = &self.unit.name;
+        let name = &self.unit().name;
         let mut props = properties::unit(
             &pending.id,
-            &self.unit.slice,
-            self.unit.is_slice(),
-            (!self.unit.is_slice()).then_some(pid as u32),
+            &self.unit().slice,
+            self.unit().is_slice(),
+            (!self.unit().is_slice()).then_some(pid as u32),
             self.v2(),
         );
         if let Some(r) = &pending.resources {
@@ -125,12 +130,12 @@ impl Manager {
             props.extend(properties::resources(r, devices, self.v2())?);
         }
         props.extend(pending.extra.iter().cloned());
-        properties::for_version(&mut props, bus.systemd_version());
+        properties::for_version(&mut props, || bus.systemd_version());
         crate::support::logging::debug(|| {
             format!("systemd: start {name} with {} properties", props.len())
         });
         let mut job = bus.start_transient_unit(name, &props)?;
-        if job.is_none() && !self.unit.is_slice() {
+        if job.is_none() && !self.unit().is_slice() {
             if let Some("failed" | "inactive") | None = bus.active_state(name)?.as_deref() {
                 bus.reset_failed_unit(name);
                 job = bus.start_transient_unit(name, &props)?;
@@ -143,70 +148,6 @@ impl Manager {
         };
         self.owned.set(true);
         bus.wait_started(name, job)
-    }
-
-    /// An update as systemd needs it whole: the CPU quota and period go together in
-    /// CPUQuotaPerSecUSec, and v2's swap is counted without memory, so what the update
-    /// leaves out is read from the container's cgroup (runc merges into its saved config).
-    fn merged(&self, r: &LinuxResources) -> LinuxResources {
-        let mut r = r.clone();
-        let read = |v1: (&str, &str), v2: &str| -> Option<String> {
-            let path = if self.v2() {
-                self.paths.dirs.get("unified")?.join(v2)
-            } else {
-                let (controller, file) = v1;
-                let dir = self
-                    .paths
-                    .dirs
-                    .iter()
-                    .find(|(h, _)| h.split(',').any(|c| c == controller))?
-                    .1;
-                dir.join(file)
-            };
-            std::fs::read_to_string(path)
-                .ok()
-                .map(|t| t.trim().to_string())
-        };
-        if let Some(mut cpu) = r.cpu().clone() {
-            let v2_max = || read(("cpu", ""), "cpu.max");
-            if cpu.quota().is_none() && cpu.period().is_some() {
-                let quota = if self.v2() {
-                    v2_max().and_then(|m| m.split_whitespace().next().map(str::to_string))
-                } else {
-                    read(("cpu", "cpu.cfs_quota_us"), "")
-                };
-                cpu.set_quota(quota.map(|q| {
-                    if q == "max" {
-                        -1
-                    } else {
-                        q.parse().unwrap_or(-1)
-                    }
-                }));
-            }
-            if cpu.period().is_none() && cpu.quota().is_some() {
-                let period = if self.v2() {
-                    v2_max().and_then(|m| m.split_whitespace().nth(1).map(str::to_string))
-                } else {
-                    read(("cpu", "cpu.cfs_period_us"), "")
-                };
-                cpu.set_period(period.and_then(|p| p.parse().ok()));
-            }
-            r.set_cpu(Some(cpu));
-        }
-        if let Some(mut m) = *r.memory() {
-            if m.swap().is_some() && m.limit().is_none() {
-                let limit = read(("memory", "memory.limit_in_bytes"), "memory.max");
-                m.set_limit(limit.map(|l| {
-                    if l == "max" {
-                        -1
-                    } else {
-                        l.parse().unwrap_or(-1)
-                    }
-                }));
-                r.set_memory(Some(m));
-            }
-        }
-        r
     }
 }
 
@@ -222,7 +163,7 @@ impl CgroupManager for Manager {
     fn add(&self, pid: i32) -> Result<()> {
         let pending = self.pending.borrow_mut().take();
         if let Some(pending) = pending {
-            let bus = bus::Bus::connect(self.unit.user)?;
+            let bus = bus::Bus::connect(self.unit().user)?;
             self.start_unit(&bus, &pending, pid)?;
             // The files: what systemd has no property for, the v2 device filter, and the
             // v1 hierarchies systemd does not manage (made here, the init moved in).
@@ -232,7 +173,7 @@ impl CgroupManager for Manager {
         match self.fs.add(pid) {
             // A user may not move a process into the unit from outside its own subtree:
             // the process stays where it is, as runc leaves it.
-            Err(e) if self.unit.user => {
+            Err(e) if self.unit().user => {
                 crate::support::logging::debug(|| format!("rootless: {e}"));
                 Ok(())
             }
@@ -249,13 +190,14 @@ impl CgroupManager for Manager {
     }
 
     fn update(&self, resources: &LinuxResources) -> Result<()> {
-        let mut props = properties::resources(&self.merged(resources), None, self.v2())?;
+        let resources = super::with_current_values(&self.paths, resources);
+        let mut props = properties::resources(&resources, None, self.v2())?;
         if !props.is_empty() {
-            let bus = bus::Bus::connect(self.unit.user)?;
-            properties::for_version(&mut props, bus.systemd_version());
-            bus.set_unit_properties(&self.unit.name, &props)?;
+            let bus = bus::Bus::connect(self.unit().user)?;
+            properties::for_version(&mut props, || bus.systemd_version());
+            bus.set_unit_properties(&self.unit().name, &props)?;
         }
-        self.fs.update(resources)
+        self.fs.update(&resources)
     }
 
     fn freeze(&self, frozen: bool) -> Result<()> {
@@ -272,12 +214,12 @@ impl CgroupManager for Manager {
         if !self.owned.get() {
             return Ok(Vec::new());
         }
-        let bus = bus::Bus::connect(self.unit.user)?;
+        let bus = bus::Bus::connect(self.unit().user)?;
         // As runc: a stop that fails is a warning; the directories are still removed.
-        if let Err(e) = bus.stop_unit(&self.unit.name) {
+        if let Err(e) = bus.stop_unit(&self.unit().name) {
             crate::support::logging::warn(&e.to_string());
         }
-        bus.reset_failed_unit(&self.unit.name);
+        bus.reset_failed_unit(&self.unit().name);
         self.fs.destroy()
     }
 

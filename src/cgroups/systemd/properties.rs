@@ -128,15 +128,19 @@ pub fn resources(
 
 /// Drop what this systemd does not know, as runc does: CPUQuotaPeriodUSec came in 242,
 /// AllowedCPUs and AllowedMemoryNodes in 244 (the cgroup files are written anyway).
-/// Version 0 (unknown) keeps everything.
-pub fn for_version(props: &mut Vec<Property>, version: u32) {
-    let too_new = |name: &str| match name {
-        "CPUQuotaPeriodUSec" => version < 242,
-        "AllowedCPUs" | "AllowedMemoryNodes" => version < 244,
-        _ => false,
+/// `version` is asked (a bus call) only when one of them is there; 0 (unknown) keeps all.
+pub fn for_version(props: &mut Vec<Property>, version: impl FnOnce() -> u32) {
+    let since = |name: &str| match name {
+        "CPUQuotaPeriodUSec" => 242,
+        "AllowedCPUs" | "AllowedMemoryNodes" => 244,
+        _ => 0,
     };
+    if !props.iter().any(|(name, _)| since(name) > 0) {
+        return;
+    }
+    let version = version();
     if version != 0 {
-        props.retain(|(name, _)| !too_new(name));
+        props.retain(|(name, _)| version >= since(name));
     }
 }
 
@@ -603,7 +607,7 @@ mod tests {
         };
         let names = |v: u32| {
             let mut p = all();
-            for_version(&mut p, v);
+            for_version(&mut p, || v);
             p.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
         };
         assert_eq!(names(239), ["CPUQuotaPerSecUSec"]);
