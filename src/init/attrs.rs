@@ -101,42 +101,12 @@ pub fn set_cpu_affinity(spec: &Spec, final_set: bool) -> Result<()> {
         "process.execCPUAffinity.initial"
     };
     let mut set = nix::sched::CpuSet::new();
-    for cpu in parse_cpu_list(list).map_err(|e| Error::config(field, e))? {
+    for cpu in crate::support::oci::parse_cpu_list(list).map_err(|e| Error::config(field, e))? {
         set.set(cpu)
             .map_err(|_| Error::config(field, format!("CPU {cpu} is out of range")))?;
     }
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
         .ctx(|| format!("sched_setaffinity {list}"))
-}
-
-/// "0-3,5" → [0, 1, 2, 3, 5].
-pub fn parse_cpu_list(list: &str) -> std::result::Result<Vec<usize>, String> {
-    let mut cpus = Vec::new();
-    for part in list.split(',').map(str::trim) {
-        let num = |s: &str| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("{list:?} is not a CPU list like \"0-3,5\""))
-        };
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (num(a)?, num(b)?);
-                if a > b {
-                    return Err(format!("{list:?}: range {part} runs backwards"));
-                }
-                // A CPU set holds CPU_SETSIZE (1024) CPUs; a larger range would only
-                // allocate a huge list.
-                if b >= libc::CPU_SETSIZE as usize {
-                    return Err(format!(
-                        "{list:?}: CPU {b} is beyond the 1024 a CPU set holds"
-                    ));
-                }
-                cpus.extend(a..=b);
-            }
-            None => cpus.push(num(part)?),
-        }
-    }
-    Ok(cpus)
 }
 
 /// `linux.memoryPolicy` (runc 1.3): the NUMA policy the process starts with, set by
@@ -180,7 +150,8 @@ pub fn memory_policy(
         };
     }
     let nodes = match p.nodes().as_deref().filter(|n| !n.is_empty()) {
-        Some(list) => parse_cpu_list(list).map_err(|e| e.replace("CPU list", "node list"))?,
+        Some(list) => crate::support::oci::parse_cpu_list(list)
+            .map_err(|e| e.replace("CPU list", "node list"))?,
         None => Vec::new(),
     };
     let needs_nodes = matches!(
@@ -199,17 +170,4 @@ pub fn memory_policy(
         mask[n / bits] |= 1 << (n % bits);
     }
     Ok((mode, mask))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_lists_parse() {
-        assert_eq!(parse_cpu_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
-        assert_eq!(parse_cpu_list("1").unwrap(), vec![1]);
-        assert!(parse_cpu_list("3-1").is_err());
-        assert!(parse_cpu_list("x").is_err());
-    }
 }

@@ -114,7 +114,7 @@ fn validate_process_extras(p: &Process) -> Result<()> {
     if let Some(a) = p.exec_cpu_affinity() {
         for (field, list) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
             if let Some(list) = list {
-                crate::init::attrs::parse_cpu_list(list)
+                crate::support::oci::parse_cpu_list(list)
                     .map_err(|e| Error::config(format!("process.execCPUAffinity.{field}"), e))?;
             }
         }

@@ -21,7 +21,7 @@ pub(super) fn validate_resources(res: &oci_spec::runtime::LinuxResources) -> Res
     if let Some(c) = res.cpu() {
         for (name, list) in [("cpus", c.cpus()), ("mems", c.mems())] {
             if let Some(list) = list.as_deref().filter(|l| !l.is_empty()) {
-                crate::init::attrs::parse_cpu_list(list)
+                crate::support::oci::parse_cpu_list(list)
                     .map_err(|e| Error::config(format!("linux.resources.cpu.{name}"), e))?;
             }
         }

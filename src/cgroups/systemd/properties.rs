@@ -165,26 +165,10 @@ fn cpu_quota(p: &mut Vec<Property>, quota: i64, period: u64) {
 
 /// A cpuset list ("0-3,8") as systemd's bit mask: byte i, bit j is member 8i+j.
 fn cpu_mask(list: &str, field: &str) -> Result<Vec<u8>> {
-    let bad = || Error::config(field, format!("{list:?} is not a list such as \"0-3,8\""));
-    let mut mask = Vec::new();
-    for part in list.split(',') {
-        let (lo, hi) = match part.trim().split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None => (part.trim(), part.trim()),
-        };
-        let (lo, hi): (usize, usize) = (
-            lo.parse().map_err(|_| bad())?,
-            hi.parse().map_err(|_| bad())?,
-        );
-        if lo > hi || hi >= 1 << 16 {
-            return Err(bad());
-        }
-        for n in lo..=hi {
-            if mask.len() <= n / 8 {
-                mask.resize(n / 8 + 1, 0);
-            }
-            mask[n / 8] |= 1 << (n % 8);
-        }
+    let members = crate::support::oci::parse_cpu_list(list).map_err(|e| Error::config(field, e))?;
+    let mut mask = vec![0u8; members.iter().max().map_or(0, |&n| n / 8 + 1)];
+    for n in members {
+        mask[n / 8] |= 1 << (n % 8);
     }
     Ok(mask)
 }
