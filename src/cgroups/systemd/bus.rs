@@ -184,17 +184,9 @@ impl Bus {
 
     /// systemd's version number (252 of "252.38-1~deb12u1"), 0 when unknown.
     pub fn systemd_version(&self) -> u32 {
-        let reply = self.conn.call_method(
-            Some(DEST),
-            PATH,
-            Some("org.freedesktop.DBus.Properties"),
-            "Get",
-            &(MANAGER, "Version"),
-        );
-        reply
+        self.string_property(PATH, MANAGER, "Version")
             .ok()
-            .and_then(|r| r.body().deserialize::<zbus::zvariant::OwnedValue>().ok())
-            .and_then(|v| String::try_from(v).ok())
+            .flatten()
             .and_then(|v| {
                 let digits: String = v
                     .trim_start_matches('v')
@@ -218,20 +210,24 @@ impl Bus {
             .body()
             .deserialize()
             .map_err(|e| bus_error(&format!("look up unit {unit}"), e))?;
-        let reply = self
-            .conn
-            .call_method(
-                Some(DEST),
-                path.as_str(),
-                Some("org.freedesktop.DBus.Properties"),
-                "Get",
-                &("org.freedesktop.systemd1.Unit", "ActiveState"),
-            )
-            .map_err(|e| bus_error(&format!("read the state of unit {unit}"), e))?;
-        let value: zbus::zvariant::OwnedValue = reply
-            .body()
-            .deserialize()
-            .map_err(|e| bus_error(&format!("read the state of unit {unit}"), e))?;
+        self.string_property(
+            path.as_str(),
+            "org.freedesktop.systemd1.Unit",
+            "ActiveState",
+        )
+        .map_err(|e| bus_error(&format!("read the state of unit {unit}"), e))
+    }
+
+    /// A string property of a systemd object (None when it is not a string).
+    fn string_property(&self, path: &str, iface: &str, name: &str) -> zbus::Result<Option<String>> {
+        let reply = self.conn.call_method(
+            Some(DEST),
+            path,
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &(iface, name),
+        )?;
+        let value: zbus::zvariant::OwnedValue = reply.body().deserialize()?;
         Ok(String::try_from(value).ok())
     }
 }
