@@ -56,14 +56,54 @@ fn create_args(cmd: Command) -> Command {
         .arg(id_arg())
 }
 
-/// A subcommand of a later milestone: it exists, takes any arguments, and says so clearly.
-fn later(cmd: Command) -> Command {
-    cmd.arg(
-        Arg::new("args")
-            .num_args(0..)
-            .allow_hyphen_values(true)
-            .trailing_var_arg(true),
-    )
+/// The flags runc's `checkpoint` and `restore` share.
+fn criu_args(cmd: Command, image_help: &'static str) -> Command {
+    cmd.arg(opt("image-path", image_help))
+        .arg(opt("work-path", "path for saving work files and logs"))
+        .arg(flag("tcp-established", "allow open tcp connections"))
+        .arg(flag("ext-unix-sk", "allow external unix sockets"))
+        .arg(flag("shell-job", "allow shell jobs"))
+        .arg(flag("file-locks", "handle file locks, for safety"))
+        .arg(flag(
+            "lazy-pages",
+            "use userfaultfd to lazily restore memory pages",
+        ))
+        .arg(opt(
+            "manage-cgroups-mode",
+            "cgroups mode: 'soft' (default), 'full', 'strict' or 'ignore'",
+        ))
+        .arg(many(
+            "empty-ns",
+            "create a namespace, but don't restore its properties (only 'network')",
+        ))
+        .arg(flag(
+            "auto-dedup",
+            "enable auto deduplication of memory images",
+        ))
+        .arg(id_arg())
+}
+
+fn checkpoint_args(cmd: Command) -> Command {
+    criu_args(cmd, "path for saving criu image files (default: ./checkpoint)")
+        .arg(opt("parent-path", "path for previous criu image files in pre-dump, relative to --image-path"))
+        .arg(flag("leave-running", "leave the process running after checkpointing"))
+        .arg(opt("status-fd", "criu writes \\0 to this FD once lazy-pages is ready").default_value("-1").value_parser(clap::value_parser!(i32)))
+        .arg(opt("page-server", "ADDRESS:PORT of the page server"))
+        .arg(flag("pre-dump", "dump container's memory information only, leave the container running after this"))
+        .after_help("Saves the state of a running container with CRIU (criu swrk). Unless --leave-running or\n--pre-dump is given, the container is removed once the dump succeeds; a failed dump leaves it\nrunning.\n\nExample: brig checkpoint --image-path /var/lib/ck/web web")
+}
+
+fn restore_args(cmd: Command) -> Command {
+    criu_args(cmd, "path to criu image files for restoring (default: ./checkpoint)")
+        .arg(opt("console-socket", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"))
+        .arg(opt("bundle", "path to the root of the bundle directory").short('b'))
+        .arg(flag("detach", "detach from the container's process").short('d'))
+        .arg(opt("pid-file", "specify the file to write the process id to"))
+        .arg(flag("no-subreaper", "disable the use of the subreaper used to reap reparented processes"))
+        .arg(flag("no-pivot", "do not use pivot root to jail process inside rootfs (accepted; criu sets up the root)"))
+        .arg(opt("lsm-profile", "specify an LSM profile to be used during restore in the form of TYPE:NAME"))
+        .arg(opt("lsm-mount-context", "specify an LSM mount context to be used during restore"))
+        .after_help("Restores a container from a checkpoint made with `brig checkpoint` (or runc's), under the given\nid, from the bundle's config.json. The container is then running; without --detach brig waits\nfor it and removes it when it exits.\n\nExample: brig restore -d --image-path /var/lib/ck/web --bundle /srv/web web")
 }
 
 /// `--format table|json` of `list` and `ps`.
@@ -171,7 +211,7 @@ fn root() -> Command {
         .arg(opt("log", "set the log file to write brig logs to (default is '/dev/stderr')"))
         .arg(opt("log-format", "set the log format ('text' (default), or 'json')").default_value("text").value_parser(["text", "json"]))
         .arg(opt("root", "root directory for storage of container state (this should be located in tmpfs) (default: \"/run/brig\", or \"$XDG_RUNTIME_DIR/brig\" for a user other than root)"))
-        .arg(opt("criu", "path to the criu binary used for checkpoint and restore (accepted; checkpointing is not supported yet)"))
+        .arg(opt("criu", "path to the criu binary used for checkpoint and restore").default_value("criu"))
         .arg(flag("systemd-cgroup", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""))
         .arg(opt("rootless", "ignore cgroup permission errors ('true', 'false', or 'auto')").default_value("auto").value_parser(["true", "false", "auto"]))
 }
@@ -265,8 +305,16 @@ const SUBCOMMANDS: &[Subcommand] = &[
                 .arg(id_arg())
         },
     ),
-    ("checkpoint", "save a running container to disk", later),
-    ("restore", "bring a container back from a checkpoint", later),
+    (
+        "checkpoint",
+        "checkpoint a running container",
+        checkpoint_args,
+    ),
+    (
+        "restore",
+        "restore a container from a previous checkpoint",
+        restore_args,
+    ),
 ];
 
 /// The whole command line definition.

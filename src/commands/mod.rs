@@ -1,5 +1,6 @@
 //! One file per subcommand: read the flags, call the library, print.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -27,6 +28,8 @@ use crate::support::error::{Error, Result};
 pub struct Globals {
     pub root: StateRoot,
     pub systemd_cgroup: bool,
+    /// `--criu`: the criu binary for checkpoint and restore.
+    pub criu: PathBuf,
     /// `--rootless true/false`; None for auto, decided when a command needs it.
     rootless: Option<bool>,
 }
@@ -53,6 +56,7 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
     let g = Globals {
         root: StateRoot::new(&root),
         systemd_cgroup: m.bool("systemd-cgroup"),
+        criu: PathBuf::from(m.str("criu").unwrap_or("criu")),
         rootless,
     };
     let Some((name, sub)) = m.subcommand() else {
@@ -75,9 +79,9 @@ pub fn dispatch(m: &ArgMatches) -> Result<i32> {
         "events" => events::run(&g, sub),
         "spec" => spec::run(sub),
         "features" => features::run(),
-        later => Err(Error::msg(format!(
-            "brig {later} is not implemented yet (see the project's issues for when it lands)"
-        ))),
+        "checkpoint" => checkpoint::run_checkpoint(&g, sub),
+        "restore" => checkpoint::run_restore(&g, sub),
+        other => Err(Error::msg(format!("unknown command {other:?}"))),
     }
 }
 

@@ -216,7 +216,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
 /// A cgroup that was there before the container (runc accepts one, with a warning): its
 /// processes are not the container's, so they are recorded to be spared by `kill --all`,
 /// `delete` and `ps`; the cgroup itself is removed only if it ends up empty.
-fn note_preexisting_cgroup(saved: &mut SavedState, pids: Vec<i32>) {
+pub(crate) fn note_preexisting_cgroup(saved: &mut SavedState, pids: Vec<i32>) {
     saved.cgroup.preexisting = true;
     if pids.is_empty() {
         return;
@@ -237,7 +237,7 @@ fn note_preexisting_cgroup(saved: &mut SavedState, pids: Vec<i32>) {
 }
 
 /// The state to save, before the init exists (pid 0).
-fn new_state(
+pub(crate) fn new_state(
     id: &str,
     bundle: &Bundle,
     cgroup: &dyn CgroupManager,

@@ -117,6 +117,17 @@ impl NamespacePlan {
             })?;
             joins.push((flag, fd));
         }
+        // A restored init lives in the time namespace criu made for it (its clocks go on
+        // from the dump): an exec joins it too, though the spec names none.
+        let has_time = namespaces
+            .into_iter()
+            .flatten()
+            .any(|n| n.typ() == LinuxNamespaceType::Time);
+        if !has_time {
+            if let Some(fd) = other_time_namespace(init_pid) {
+                joins.push((clone_flag(LinuxNamespaceType::Time), fd));
+            }
+        }
         joins.sort_by_key(|(f, _)| *f != CloneFlags::CLONE_NEWUSER);
         Ok(NamespacePlan {
             new: CloneFlags::empty(),
@@ -126,6 +137,23 @@ impl NamespacePlan {
             unprivileged: !nix::unistd::geteuid().is_root(),
         })
     }
+}
+
+/// The init's time namespace when it is not brig's own.
+fn other_time_namespace(init_pid: i32) -> Option<OwnedFd> {
+    use std::os::unix::fs::MetadataExt;
+    let path = format!("/proc/{init_pid}/ns/time");
+    let theirs = std::fs::metadata(&path).ok()?;
+    let ours = std::fs::metadata("/proc/self/ns/time").ok()?;
+    if (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()) {
+        return None;
+    }
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()
 }
 
 /// Sysctls and the hostname are written into the namespace the container is in. When a

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod crash;
+pub mod criu;
 pub mod error;
 pub mod hooks;
 pub mod logging;

@@ -33,7 +33,8 @@ use masked::{mask_paths, readonly_paths};
 use mounts::{mount_entry, mounts_dev_tmpfs};
 pub use pivot::check_no_pivot;
 use pivot::{make_parent_mount_private, move_root, pivot_root};
-use resolve::{mkdir_all_in_root, open_dir, remount};
+pub use resolve::{create_file_in_root, mkdir_all_in_root, open_in_root};
+use resolve::{open_dir, remount};
 
 const NONE: Option<&str> = None;
 

@@ -38,7 +38,7 @@ pub(super) fn relative(path: &Path) -> PathBuf {
 }
 
 /// Open a path inside the root without leaving it, whatever symlinks the image holds.
-pub(super) fn open_in_root(
+pub fn open_in_root(
     root: BorrowedFd,
     path: &Path,
     flags: OFlag,
@@ -52,7 +52,7 @@ pub(super) fn open_in_root(
 
 /// mkdir -p inside the root; returns an O_PATH fd of the directory. A dangling symlink on
 /// the way is followed, inside the root, and its target created.
-pub(super) fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
     let open = |p: &Path| open_in_root(root, p, flags, ResolveFlag::empty());
     let mut cur = open(Path::new(".")).ctx(|| "open the rootfs")?;
@@ -120,7 +120,7 @@ pub(super) fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd
 }
 
 /// Make an empty file (a bind mount target) inside the root; returns an O_PATH fd.
-pub(super) fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+pub fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     let rel = relative(path);
     let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
     let name = rel
