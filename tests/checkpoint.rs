@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -77,18 +78,86 @@ fn checkpoint(c: &Ctx, flags: &[&str]) -> Output {
         .unwrap()
 }
 
-/// `restore -d` of `c` (its config written to its bundle) from an image directory.
-fn restore(c: &Ctx, image: &Path, flags: &[&str]) -> Output {
+/// Stdio on pipes, as containerd and conmon give a container: criu dumps a pipe and
+/// reattaches the caller's at restore (descriptors.json), while a host file such as
+/// /dev/null lies outside the container's mounts and cannot be dumped. The test keeps
+/// the other ends for as long as it lives.
+struct Pipes {
+    _stdin: OwnedFd,
+    _stdout: OwnedFd,
+    stderr: OwnedFd,
+}
+
+/// Run `cmd` with its stdio on new pipes; its exit code and what it wrote to stderr
+/// (read without waiting for an EOF the container, holding the pipe, never gives).
+fn on_pipes(mut cmd: Command) -> (Option<i32>, String, Pipes) {
+    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let (in_r, in_w) = pipe();
+    let (out_r, out_w) = pipe();
+    let (err_r, err_w) = pipe();
+    let status = cmd
+        .stdin(Stdio::from(in_r))
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w))
+        .status()
+        .unwrap();
+    let pipes = Pipes {
+        _stdin: in_w,
+        _stdout: out_r,
+        stderr: err_r,
+    };
+    let flags = nix::fcntl::fcntl(&pipes.stderr, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    nix::fcntl::fcntl(
+        &pipes.stderr,
+        nix::fcntl::FcntlArg::F_SETFL(
+            nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK,
+        ),
+    )
+    .unwrap();
+    let mut err = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = nix::unistd::read(&pipes.stderr, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        err.extend_from_slice(&buf[..n]);
+    }
+    (
+        status.code(),
+        String::from_utf8_lossy(&err).into_owned(),
+        pipes,
+    )
+}
+
+/// `run -d` with the container's stdio on pipes.
+fn run_on_pipes(c: &Ctx) -> Pipes {
     c.write_config();
-    c.cmd()
-        .args(["restore", "-d", "--image-path"])
+    let mut cmd = c.cmd();
+    cmd.args(["run", "-d", "--bundle"])
+        .arg(&c.bundle)
+        .arg(&c.id);
+    let (code, err, pipes) = on_pipes(cmd);
+    assert_eq!(code, Some(0), "run -d: {err}");
+    pipes
+}
+
+/// `restore -d` of `c` (its config written to its bundle) from an image directory, on
+/// new pipes: its exit code, its stderr, and the pipes the restored container holds.
+fn restore(c: &Ctx, image: &Path, flags: &[&str]) -> (Option<i32>, String, Pipes) {
+    c.write_config();
+    let mut cmd = c.cmd();
+    cmd.args(["restore", "-d", "--image-path"])
         .arg(image)
         .arg("--bundle")
         .arg(&c.bundle)
         .args(flags)
-        .arg(&c.id)
-        .output()
-        .unwrap()
+        .arg(&c.id);
+    on_pipes(cmd)
+}
+
+fn restored(r: (Option<i32>, String, Pipes), what: &str) -> Pipes {
+    assert_eq!(r.0, Some(0), "{what}: {}", r.1);
+    r.2
 }
 
 fn ok(out: Output, what: &str) -> Output {
@@ -314,14 +383,10 @@ fn criu_failing_on_this_kernel_is_reported_with_its_log_and_changes_nothing() {
     wait_count(&c, before + 1);
 
     let other = counting("ck-kernel-restore");
-    let out = restore(&other, &img, &["--work-path", work.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("criu failed: type RESTORE"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("restore.log"), "{}", stderr(&out));
+    let (code, err, _pipes) = restore(&other, &img, &["--work-path", work.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("criu failed: type RESTORE"), "{err}");
+    assert!(err.contains("restore.log"), "{err}");
     other.assert_clean();
     assert!(
         !std::fs::read_to_string("/proc/self/mountinfo")
@@ -342,7 +407,7 @@ fn a_counting_container_continues_from_where_it_was_after_restore() {
         return;
     }
     let c = counting("ck-count");
-    c.run_detached();
+    let _pipes = run_on_pipes(&c);
     wait_count(&c, 3);
     let img = images(&c, "img");
     let work = images(&c, "work");
@@ -369,7 +434,7 @@ fn a_counting_container_continues_from_where_it_was_after_restore() {
     assert!(img.join("descriptors.json").exists());
 
     let pid_file = c.base.join("restored.pid");
-    ok(
+    let _restored = restored(
         restore(
             &c,
             &img,
@@ -417,7 +482,7 @@ fn leave_running_keeps_the_container_and_the_image_restores_under_a_new_id() {
         return;
     }
     let c = counting("ck-leave");
-    c.run_detached();
+    let _pipes = run_on_pipes(&c);
     wait_count(&c, 2);
     let pid = c.state()["pid"].clone();
     let img = images(&c, "img");
@@ -441,7 +506,7 @@ fn leave_running_keeps_the_container_and_the_image_restores_under_a_new_id() {
         "memory": {"limit": 64 * 1024 * 1024},
         "pids": {"limit": 50}
     });
-    ok(restore(&other, &img, &[]), "restore under a new id");
+    let _restored = restored(restore(&other, &img, &[]), "restore under a new id");
     let st = other.state();
     assert_eq!(st["status"], "running");
     let restored = st["pid"].as_i64().unwrap();
@@ -472,7 +537,7 @@ fn a_pre_dump_then_a_dump_with_parent_path_restores() {
         return;
     }
     let c = counting("ck-predump");
-    c.run_detached();
+    let _pipes = run_on_pipes(&c);
     wait_count(&c, 2);
     let pre = images(&c, "pre");
     ok(
@@ -513,7 +578,7 @@ fn a_pre_dump_then_a_dump_with_parent_path_restores() {
     gone(&c);
     assert!(fin.join("parent").exists(), "criu linked the parent images");
     let saved = count(&c);
-    ok(restore(&c, &fin, &[]), "restore");
+    let _restored = restored(restore(&c, &fin, &[]), "restore");
     let after = wait_count(&c, saved + 1);
     assert!(after < saved + 30, "counted on from {saved}: {after}");
 }
@@ -572,7 +637,7 @@ fn a_terminal_comes_back_through_the_console_socket() {
         let (conn, _) = listener2.accept().unwrap();
         recv_with_fd(&conn).1
     });
-    ok(
+    let _restored = restored(
         restore(&c, &img, &["--console-socket", sock2.to_str().unwrap()]),
         "restore with a console socket",
     );
@@ -604,7 +669,7 @@ fn a_listening_tcp_socket_accepts_after_restore() {
         "-h",
         "/www",
     ]);
-    c.run_detached();
+    let _pipes = run_on_pipes(&c);
     let fetch = |c: &Ctx| -> String {
         for _ in 0..100 {
             let out = c.brig(&[
@@ -632,7 +697,7 @@ fn a_listening_tcp_socket_accepts_after_restore() {
         "checkpoint",
     );
     gone(&c);
-    ok(restore(&c, &img, &["--tcp-established"]), "restore");
+    let _restored = restored(restore(&c, &img, &["--tcp-established"]), "restore");
     assert_eq!(fetch(&c), "hello from before\n");
 }
 
@@ -644,7 +709,7 @@ fn a_failing_restore_leaves_nothing() {
         return;
     }
     let c = counting("ck-fail");
-    c.run_detached();
+    let _pipes = run_on_pipes(&c);
     wait_count(&c, 2);
     let img = images(&c, "img");
     ok(
@@ -652,9 +717,8 @@ fn a_failing_restore_leaves_nothing() {
         "checkpoint",
     );
     std::fs::remove_file(img.join("pstree.img")).unwrap();
-    let out = restore(&c, &img, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (code, err, _pipes) = restore(&c, &img, &[]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("criu failed: type RESTORE"), "{err}");
     assert!(err.contains("log file:"), "{err}");
     c.assert_clean();

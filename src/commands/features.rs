@@ -39,7 +39,11 @@ pub fn run() -> Result<i32> {
             "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": crate::support::sys::has_mount_setattr()}}
         },
-        "annotations": {"org.brig.version": env!("CARGO_PKG_VERSION")}
+        // runc's key: tools that ask a runtime whether it checkpoints read this one.
+        "annotations": {
+            "org.brig.version": env!("CARGO_PKG_VERSION"),
+            "org.opencontainers.runc.checkpoint.enabled": "true"
+        }
     });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::msg(e.to_string()))?;
     println!("{text}");

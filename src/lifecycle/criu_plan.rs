@@ -67,7 +67,8 @@ pub fn parent_path(image: &Path, parent: &str) -> Result<()> {
     if Path::new(parent).is_absolute() {
         return Err(Error::msg("--parent-path must be relative"));
     }
-    let real = image.join(parent);
+    // Joined as Go's filepath.Join does, lexically: the image directory may not exist yet.
+    let real = PathBuf::from(clean(&image.join(parent)));
     match std::fs::metadata(&real) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Error::msg(format!(
@@ -396,6 +397,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("brig-plan-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("pre")).unwrap();
         assert!(parent_path(&dir, "pre").is_ok());
+        assert!(parent_path(&dir.join("final"), "../pre").is_ok());
         assert_eq!(
             parent_path(&dir, "/abs").unwrap_err().to_string(),
             "--parent-path must be relative"

@@ -103,6 +103,9 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
     let dir = root.create(o.id, &saved)?;
     let criu_root = dir.path.join("criu-root");
     let mut sent_master = false;
+    let new_netns =
+        crate::support::oci::namespace(spec, oci_spec::runtime::LinuxNamespaceType::Network)
+            .is_some_and(|n| n.path().is_none());
     let result = (|| -> Result<i32> {
         let found = cgroup.create(linux.and_then(|l| l.resources().as_ref()))?;
         if found.preexisting {
@@ -217,6 +220,12 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
         let mut on_notify = |n: crate::support::criu::Notify| -> Result<()> {
             match n.script.as_str() {
                 "setup-namespaces" => {
+                    // criu restores into an empty network namespace (empty_ns, as runc
+                    // asks): its loopback comes up as `create` brings it up, before the
+                    // sockets on it are restored.
+                    if new_netns {
+                        loopback_up(n.pid)?;
+                    }
                     let json = status::hook_state_json(&saved, Status::Creating, n.pid);
                     for kind in [hooks::Kind::Prestart, hooks::Kind::CreateRuntime] {
                         hooks::run(kind, kind.of(spec), &json, Some(&bundle.dir))?;
@@ -292,6 +301,22 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
     let (dir, state) = root.open_container(o.id)?;
     delete::destroy(dir, &state)?;
     Ok(code)
+}
+
+/// Bring `lo` up in the network namespace of `pid`, from a thread of brig's (a network
+/// namespace is per thread), so brig itself stays in its own.
+fn loopback_up(pid: i32) -> Result<()> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+        .ctx(|| format!("open the network namespace of {pid}"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .ctx(|| "join the restored network namespace")?;
+            crate::support::sys::set_interface_up(c"lo").ctx(|| "set the loopback interface up")
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::msg("bringing the loopback up panicked")))
+    })
 }
 
 fn ext_mount(key: String, val: String) -> rpc::Ext_mount_map {

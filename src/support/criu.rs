@@ -167,7 +167,8 @@ impl Criu<'_> {
     ) -> Result<rpc::Criu_resp> {
         send(sock.as_fd(), req)?;
         loop {
-            let (bytes, fd) = recv(sock.as_fd(), kind)?;
+            // criu dying mid-request (an EOF) has its reasons in its log too.
+            let (bytes, fd) = recv(sock.as_fd(), kind).map_err(|e| self.failed(&e.to_string()))?;
             let resp = rpc::Criu_resp::parse_from_bytes(&bytes)
                 .map_err(|e| Error::msg(format!("criu's answer to {kind} is not valid: {e}")))?;
             if !resp.success() {
@@ -263,7 +264,7 @@ fn recv(sock: BorrowedFd, kind: &str) -> Result<(Vec<u8>, Option<OwnedFd>)> {
         .map_err(|e| Error::os(format!("read criu's answer to {kind}"), e))?;
     if n == 0 {
         return Err(Error::msg(format!(
-            "criu exited without answering {kind} (unexpected EOF)"
+            "criu failed: type {kind}: criu exited without answering (unexpected EOF)"
         )));
     }
     buf.truncate(n);

@@ -11,7 +11,10 @@
 # V2VM_SCRIPT (an executable to run in the guest instead of a test binary; the
 # arguments go to it), V2VM_ENV ("NAME=value ..." exported in the guest), V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
 # hybrid: the host's systemd boots as PID 1 on an overlay root, with the system D-Bus,
-# in that cgroup layout, and runs them as a service; see systemd-init).
+# in that cgroup layout, and runs them as a service; see systemd-init), V2VM_CRIU (1:
+# for checkpoint/restore tests, the init also loads the modules CRIU needs (CRIU_MODULES
+# below), brings lo up, makes /tmp writable (an overlay on the host's) and writes
+# "network-lock nftables" to the guest's /etc/criu/default.conf; README.md).
 # Exit status: the test binary's, or 124 when the VM timed out, 125 when it stopped
 # without reporting one.
 set -euo pipefail
@@ -25,6 +28,7 @@ TEST=${V2VM_TEST:-cgroups}
 ROOTFS=${BRIG_TEST_ROOTFS:-$REPO/target/fixtures/rootfs}
 CARGO=${CARGO:-cargo}
 SYSTEMD=${V2VM_SYSTEMD:-}
+CRIU=${V2VM_CRIU:-}
 # The kernel modules the guest needs (their dependencies are added from each .ko's
 # modinfo): virtio over PCI, the 9p filesystem over virtio, and a virtio disk so the
 # guest has a block device for the blockIO test.
@@ -32,6 +36,17 @@ MODULES="virtio_pci 9pnet_virtio 9p virtio_blk"
 # Packed too but loaded only under V2VM_SYSTEMD: overlayfs, for its writable root, and
 # autofs, which systemd loads at start (and its binfmt_misc automount uses).
 SYSTEMD_MODULES="overlay autofs4"
+# Packed too but loaded only under V2VM_CRIU=1: CRIU finds a task's sockets through the
+# sock_diag netlink families (unix, inet with tcp/udp/raw, packet, netlink), and locks a
+# container's network namespace during a dump with an nftables table (network-lock
+# nftables, through the libnftables criu links: no iptables binary, no xtables modules).
+# Every dump of a net namespace, even runc's --empty-ns network, also reads its conntrack
+# table through ctnetlink (nf_conntrack_netlink: without it nfnetlink answers EINVAL and
+# the dump fails). raw_diag is the one optional diag (needed only for a raw socket).
+# crc32c_generic first: libcrc32c (under nf_tables) asks the crypto API for "crc32c" as
+# it loads, a soft dependency modinfo does not list as depends=, and the guest cannot
+# autoload it. overlay: the init makes /tmp writable for CRIU with it (see init).
+CRIU_MODULES="unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag crc32c_generic nf_tables nf_conntrack_netlink overlay"
 
 say() { echo "v2vm: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -47,6 +62,11 @@ case $SYSTEMD in
             die "V2VM_SYSTEMD needs the systemd and dbus packages on the host (the guest boots them)"
         ;;
     *) die "V2VM_SYSTEMD must be unified or hybrid, not '$SYSTEMD'" ;;
+esac
+case $CRIU in
+    '' | 0) CRIU= ;;
+    1) command -v criu >/dev/null || die "V2VM_CRIU needs criu on the host (the guest runs it through 9p)" ;;
+    *) die "V2VM_CRIU must be 1 or unset, not '$CRIU'" ;;
 esac
 mkdir -p "$OUT"
 
@@ -110,9 +130,17 @@ BASE_ORDER=$ORDER
 # One image for both modes; a module built into the kernel has no file and is skipped.
 for m in $SYSTEMD_MODULES; do [ -z "$(modfile "$m")" ] || add_mod "$m"; done
 SD_ORDER=${ORDER#"$BASE_ORDER"}
+# order.criu is CRIU_MODULES' own closure less the base list: it may share modules with
+# order.systemd (overlay), and the init loads a module only when it is not loaded yet.
+ALL_ORDER=$ORDER
+ORDER=$BASE_ORDER
+for m in $CRIU_MODULES; do [ -z "$(modfile "$m")" ] || add_mod "$m"; done
+CRIU_ORDER=${ORDER#"$BASE_ORDER"}
+for m in $CRIU_ORDER; do case " $ALL_ORDER " in *" $m "*) ;; *) ALL_ORDER="$ALL_ORDER $m" ;; esac; done
+ORDER=$ALL_ORDER
 
 INITRD=$OUT/initramfs.cpio.gz
-STAMP="$KVER $ORDER $(sha256sum "$REPO"/tests/v2vm/{init,systemd-init} /bin/busybox | cut -c1-16 | tr '\n' ' ')"
+STAMP="$KVER $ORDER criu:$CRIU_ORDER $(sha256sum "$REPO"/tests/v2vm/{init,systemd-init} /bin/busybox | cut -c1-16 | tr '\n' ' ')"
 if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAMP" ]; then
     say "building initramfs (modules:$ORDER)"
     tree=$OUT/initramfs
@@ -131,6 +159,7 @@ if [ ! -s "$INITRD" ] || [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" != "$STAM
     done
     echo "$BASE_ORDER" >"$tree/lib/modules/order"
     echo "$SD_ORDER" >"$tree/lib/modules/order.systemd"
+    echo "$CRIU_ORDER" >"$tree/lib/modules/order.criu"
     (cd "$tree" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$INITRD.tmp"
     mv "$INITRD.tmp" "$INITRD"
     echo "$STAMP" >"$OUT/initramfs.stamp"
@@ -227,8 +256,10 @@ case $SYSTEMD in
     unified) APPEND="$APPEND $SD_APPEND systemd.unified_cgroup_hierarchy=1" ;;
     hybrid) APPEND="${APPEND/ cgroup_no_v1=all/} $SD_APPEND systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
 esac
+# v2vm.criu=1: the init loads order.criu's modules and brings lo up (either init).
+[ -z "$CRIU" ] || APPEND="$APPEND v2vm.criu=1"
 boot() {
-    say "booting $KVER ($(basename "$KERNEL"))${SYSTEMD:+ with systemd ($SYSTEMD cgroups)}, timeout ${TIMEOUT}s, log $LOG"
+    say "booting $KVER ($(basename "$KERNEL"))${SYSTEMD:+ with systemd ($SYSTEMD cgroups)}${CRIU:+ with the CRIU modules}, timeout ${TIMEOUT}s, log $LOG"
     start=$(date +%s)
     set +e
     timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
