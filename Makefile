@@ -137,11 +137,13 @@ v2-test: build fixtures v2-deps
 
 # Checkpoint/restore for real: criu 3.17 fails on this host's kernel, so tests/checkpoint.rs
 # runs in the VM with Debian's 6.1 kernel and CRIU's modules (V2VM_CRIU=1), where skipping
-# is a failure (BRIG_REQUIRE_CRIU).
+# is a failure (BRIG_REQUIRE_CRIU); then containerd's checkpoint and restore end to end.
 .PHONY: criu-test
 criu-test: build fixtures v2-deps
 	V2VM_CRIU=1 V2VM_TEST=checkpoint V2VM_ENV=BRIG_REQUIRE_CRIU=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
 		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh --test-threads=1
+	V2VM_CRIU=1 V2VM_SCRIPT=tests/containerd/run.sh V2VM_ENV="CONTAINERD_CRIU=1 CONTAINERD_TMP=/tmp/brig-it" \
+		V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(BRIG) $(ROOTFS)
 
 # The systemd cgroup driver under a real systemd (PID 1, system bus): the same VM booting
 # the host's systemd on an overlay root, on pure cgroup v2 and on a hybrid layout; then
