@@ -406,7 +406,14 @@ fn a_counting_container_continues_from_where_it_was_after_restore() {
     if !criu_works() {
         return;
     }
-    let c = counting("ck-count");
+    let mut c = counting("ck-count");
+    // Each createRuntime hook run appends the state it was given: once at run, once at
+    // restore (criu's setup-namespaces).
+    let hook_log = c.base.join("hooks.log");
+    c.config["hooks"] = json!({"createRuntime": [{
+        "path": "/bin/sh",
+        "args": ["sh", "-c", format!("cat >> {}; echo >> {}", hook_log.display(), hook_log.display())]
+    }]});
     let _pipes = run_on_pipes(&c);
     wait_count(&c, 3);
     let img = images(&c, "img");
@@ -459,12 +466,37 @@ fn a_counting_container_continues_from_where_it_was_after_restore() {
         after > saved && after < saved + 30,
         "counted on from {saved}: {after}"
     );
-    // Exec joins the restored namespaces (criu's time namespace among them).
+    let hooks: Vec<serde_json::Value> = std::fs::read_to_string(&hook_log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        hooks.len(),
+        2,
+        "createRuntime ran at run and at restore: {hooks:?}"
+    );
+    assert_eq!(hooks[1]["id"], c.id.as_str());
+    assert_eq!(hooks[1]["pid"], st["pid"], "the hook saw the restored init");
+    // Exec joins the restored namespaces, criu's time namespace among them (the spec names
+    // none, and the init is not in the host's).
     let out = ok(
         c.brig(&["exec", &c.id, "cat", "/count"]),
         "exec after restore",
     );
     assert!(stdout(&out).trim().parse::<u64>().unwrap() >= saved);
+    let init_time = std::fs::read_link(format!("/proc/{}/ns/time", st["pid"])).unwrap();
+    assert_ne!(
+        init_time,
+        std::fs::read_link("/proc/self/ns/time").unwrap(),
+        "criu restores into a time namespace of its own"
+    );
+    let out = ok(
+        c.brig(&["exec", &c.id, "readlink", "/proc/self/ns/time"]),
+        "exec readlink",
+    );
+    assert_eq!(stdout(&out).trim(), init_time.to_str().unwrap());
     ok(c.brig(&["pause", &c.id]), "pause");
     assert_eq!(c.state()["status"], "paused");
     ok(c.brig(&["resume", &c.id]), "resume");
