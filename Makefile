@@ -142,6 +142,8 @@ v2-test: build fixtures v2-deps
 criu-test: build fixtures v2-deps
 	V2VM_CRIU=1 V2VM_TEST=checkpoint V2VM_ENV=BRIG_REQUIRE_CRIU=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
 		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh --test-threads=1
+	V2VM_CRIU=1 V2VM_SYSTEMD=unified V2VM_TEST=checkpoint V2VM_ENV=BRIG_REQUIRE_CRIU=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
+		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh systemd
 	V2VM_CRIU=1 V2VM_SCRIPT=tests/containerd/run.sh V2VM_ENV="CONTAINERD_CRIU=1 CONTAINERD_TMP=/tmp/brig-it" \
 		V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(BRIG) $(ROOTFS)
 

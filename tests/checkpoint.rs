@@ -131,9 +131,14 @@ fn on_pipes(mut cmd: Command) -> (Option<i32>, String, Pipes) {
 
 /// `run -d` with the container's stdio on pipes.
 fn run_on_pipes(c: &Ctx) -> Pipes {
+    run_on_pipes_with(c, &[])
+}
+
+fn run_on_pipes_with(c: &Ctx, global: &[&str]) -> Pipes {
     c.write_config();
     let mut cmd = c.cmd();
-    cmd.args(["run", "-d", "--bundle"])
+    cmd.args(global)
+        .args(["run", "-d", "--bundle"])
         .arg(&c.bundle)
         .arg(&c.id);
     let (code, err, pipes) = on_pipes(cmd);
@@ -144,9 +149,20 @@ fn run_on_pipes(c: &Ctx) -> Pipes {
 /// `restore -d` of `c` (its config written to its bundle) from an image directory, on
 /// new pipes: its exit code, its stderr, and the pipes the restored container holds.
 fn restore(c: &Ctx, image: &Path, flags: &[&str]) -> (Option<i32>, String, Pipes) {
+    restore_with(c, &[], image, flags)
+}
+
+/// `restore` with global flags before the subcommand (`--systemd-cgroup`).
+fn restore_with(
+    c: &Ctx,
+    global: &[&str],
+    image: &Path,
+    flags: &[&str],
+) -> (Option<i32>, String, Pipes) {
     c.write_config();
     let mut cmd = c.cmd();
-    cmd.args(["restore", "-d", "--image-path"])
+    cmd.args(global)
+        .args(["restore", "-d", "--image-path"])
         .arg(image)
         .arg("--bundle")
         .arg(&c.bundle)
@@ -757,4 +773,57 @@ fn a_failing_restore_leaves_nothing() {
     assert!(!std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
         .contains("criu-root"));
+}
+
+/// The systemd cgroup driver (where systemd runs: `make criu-test` boots the CRIU VM with
+/// systemd for this one): the restore starts a new scope for the container, criu's tree
+/// lands in it, and delete stops it.
+#[test]
+fn a_systemd_scope_container_restores_into_a_new_scope() {
+    if !Path::new("/run/systemd/system").is_dir() {
+        eprintln!("skipped: systemd is not running here");
+        return;
+    }
+    if !criu_works() {
+        return;
+    }
+    let mut c = counting("ck-systemd");
+    let unit = format!("brigtest-{}.scope", c.id);
+    c.config["linux"]["cgroupsPath"] = json!(format!("system.slice:brigtest:{}", c.id));
+    c.config["linux"]["resources"] = json!({"pids": {"limit": 40}});
+    c.cgroup = format!("/system.slice/{unit}");
+    let active = |u: &str| {
+        let out = Command::new("systemctl")
+            .args(["show", "-p", "ActiveState", "--value", u])
+            .output()
+            .unwrap();
+        stdout(&out).trim().to_string()
+    };
+    let _pipes = run_on_pipes_with(&c, &["--systemd-cgroup"]);
+    wait_count(&c, 2);
+    assert_eq!(active(&unit), "active");
+    let img = images(&c, "img");
+    ok(
+        checkpoint(&c, &["--image-path", img.to_str().unwrap()]),
+        "checkpoint",
+    );
+    gone(&c);
+    assert_ne!(active(&unit), "active", "the scope outlived the checkpoint");
+    let saved = count(&c);
+    let _restored = restored(
+        restore_with(&c, &["--systemd-cgroup"], &img, &[]),
+        "restore with --systemd-cgroup",
+    );
+    let pid = c.state()["pid"].clone();
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        cgroup.contains(&unit),
+        "the restored init is in {unit}: {cgroup}"
+    );
+    assert_eq!(active(&unit), "active");
+    assert_eq!(read_cg(&c, "pids", "pids.max", "pids.max"), "40");
+    wait_count(&c, saved + 2);
+    ok(c.brig(&["delete", "--force", &c.id]), "delete");
+    assert_ne!(active(&unit), "active", "the scope outlived delete");
+    c.assert_clean();
 }
