@@ -40,9 +40,7 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
     if let Some(parent) = &o.parent_path {
         criu_plan::parent_path(&shared.image_path, parent)?;
     }
-    if let Some(fd) = o.status_fd {
-        check_status_fd(fd)?;
-    }
+    let mut status_fd = o.status_fd.map(check_status_fd).transpose()?;
     let criu_version = Criu {
         binary: o.criu,
         log: None,
@@ -146,17 +144,14 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
         binary: o.criu,
         log: Some(log),
     };
-    let mut status_fd = o.status_fd;
     let fds = Fds {
         inherit_stdio: false,
         extra: Vec::new(),
     };
     criu.call(&req, fds, &mut |n| {
         if n.script == "status-ready" {
-            if let Some(fd) = status_fd.take() {
-                // SAFETY: the caller handed this fd over with --status-fd; it is written
-                // once and closed, as runc does.
-                let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+            // Written once and closed, as runc does.
+            if let Some(owned) = status_fd.take() {
                 if let Err(e) = nix::unistd::write(&owned, &[0]) {
                     crate::support::logging::warn(&format!("can't write \\0 to status fd: {e}"));
                 }
@@ -269,18 +264,18 @@ fn freezer_dir(paths: &crate::cgroups::CgroupPaths) -> Option<PathBuf> {
         })
 }
 
-/// `--status-fd` must be an open fd brig can write.
-fn check_status_fd(fd: i32) -> Result<()> {
-    // SAFETY: only its flags are read; the fd is not kept.
-    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    let flags = nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFL)
+/// `--status-fd` must be an open fd brig can write; brig then owns it.
+fn check_status_fd(fd: i32) -> Result<OwnedFd> {
+    let owned = crate::support::sys::adopt_fd(fd)
+        .map_err(|e| Error::os(format!("invalid --status-fd argument {fd}"), e))?;
+    let flags = nix::fcntl::fcntl(&owned, nix::fcntl::FcntlArg::F_GETFL)
         .map_err(|e| Error::os(format!("invalid --status-fd argument {fd}"), e))?;
     if flags & (libc::O_WRONLY | libc::O_RDWR) == 0 {
         return Err(Error::msg(format!(
             "invalid --status-fd argument {fd}: not writable"
         )));
     }
-    Ok(())
+    Ok(owned)
 }
 
 /// Ask criu whether it has a feature (memory tracking for pre-dump, lazy pages).

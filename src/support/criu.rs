@@ -121,10 +121,7 @@ impl Criu<'_> {
     fn spawn(&self, server: BorrowedFd, fds: &Fds) -> Result<std::process::Child> {
         // Above the numbers they go to (3, 4, …), so no dup2 below overwrites a source.
         let high = |fd: BorrowedFd| -> Result<OwnedFd> {
-            let raw = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(100))
-                .ctx(|| "dup an fd for criu")?;
-            // SAFETY: F_DUPFD_CLOEXEC returned a new fd that nothing else owns.
-            Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+            crate::support::sys::dup_above(fd, 100).ctx(|| "dup an fd for criu")
         };
         let mut moved = vec![high(server)?];
         for fd in &fds.extra {

@@ -124,6 +124,24 @@ pub fn mount_setattr_recursive(fd: BorrowedFd, set: u64, clr: u64) -> io::Result
     check(ret).map(drop)
 }
 
+/// A close-on-exec duplicate of `fd` numbered `min` or above.
+pub fn dup_above(fd: BorrowedFd, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC makes a new fd and touches no memory.
+    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
+    check(new as libc::c_long)?;
+    // SAFETY: the fd was just made for us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Take an fd number the caller handed over (`checkpoint --status-fd`), after checking it
+/// is open, so a wrong number is an error rather than an fd brig later closes by mistake.
+pub fn adopt_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_GETFD only reads the fd's flags.
+    check(unsafe { libc::fcntl(fd, libc::F_GETFD) } as libc::c_long)?;
+    // SAFETY: the caller gave this fd to brig for good, and brig holds no other owner of it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// Mark every fd from `first` up close-on-exec, so nothing but stdio and the preserved
 /// fds reaches the container process (CVE-2024-21626).
 pub fn cloexec_from(first: RawFd) -> io::Result<()> {
