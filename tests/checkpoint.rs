@@ -316,6 +316,14 @@ fn a_missing_criu_is_named_and_nothing_changes() {
     assert_eq!(c.state()["pid"], pid);
     let before = wait_count(&c, 1);
     wait_count(&c, before + 1);
+    // A --status-fd that is not open is named before criu is asked anything.
+    let out = c.brig(&["checkpoint", "--lazy-pages", "--status-fd", "77", &c.id]);
+    assert!(
+        stderr(&out).contains("invalid --status-fd argument 77"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(c.state()["status"], "running");
 
     let other = counting("ck-nocriu-restore");
     std::fs::create_dir_all(&img).unwrap();
