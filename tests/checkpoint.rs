@@ -835,3 +835,60 @@ fn a_systemd_scope_container_restores_into_a_new_scope() {
     assert_ne!(active(&unit), "active", "the scope outlived delete");
     c.assert_clean();
 }
+
+/// A network namespace joined by path is external to the image: the restored container
+/// is back in that same namespace (criu's `external net[INODE]:extRootNetNS` at dump and
+/// the namespace handed in at restore).
+#[test]
+fn a_joined_network_namespace_is_joined_again_at_restore() {
+    if !criu_works() {
+        return;
+    }
+    let mut c = counting("ck-netns");
+    let name = format!("brig-ck-{}", std::process::id());
+    let made = Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .unwrap()
+        .success();
+    assert!(made, "ip netns add {name}");
+    struct Netns(String);
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _netns = Netns(name.clone());
+    let path = format!("/run/netns/{name}");
+    let namespaces = c.config["linux"]["namespaces"].as_array_mut().unwrap();
+    for ns in namespaces.iter_mut() {
+        if ns["type"] == "network" {
+            ns["path"] = json!(path);
+        }
+    }
+    let ino = |p: &str| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).unwrap().ino()
+    };
+    let _pipes = run_on_pipes(&c);
+    wait_count(&c, 2);
+    let pid = c.state()["pid"].clone();
+    assert_eq!(ino(&format!("/proc/{pid}/ns/net")), ino(&path));
+    let img = images(&c, "img");
+    ok(
+        checkpoint(&c, &["--image-path", img.to_str().unwrap()]),
+        "checkpoint",
+    );
+    gone(&c);
+    let saved = count(&c);
+    let _restored = restored(restore(&c, &img, &[]), "restore");
+    let pid = c.state()["pid"].clone();
+    assert_eq!(
+        ino(&format!("/proc/{pid}/ns/net")),
+        ino(&path),
+        "the restored init is in the namespace it joined"
+    );
+    wait_count(&c, saved + 2);
+    ok(c.brig(&["delete", "--force", &c.id]), "delete");
+    c.assert_clean();
+}
