@@ -8,7 +8,8 @@ BRIG     := $(CURDIR)/target/debug/brig
 # Debian packages: the fixture's busybox, runc and crun to compare against (tests, bench),
 # containerd for the end-to-end test, time for the bench's peak-RSS figure.
 # criu: checkpoint/restore (its error path on this host, the real thing in the VM).
-PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd iproute2 criu
+# man-db and dpkg-dev: the install test renders the man pages and builds the package.
+PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd iproute2 criu man-db dpkg-dev
 # The release binary is static (glibc and libseccomp linked in): no dynamic loader work
 # at each start and fewer resident pages. --target keeps build scripts and proc macros
 # dynamic.
@@ -72,7 +73,7 @@ lint: deps
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features docs -- -D warnings
 
 unit-test: build
 	$(CARGO) test --lib --bins
@@ -89,6 +90,39 @@ test: lint build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
 	$(MAKE) bench-smoke
+
+# Installing: the static release binary, man pages and completions (brig-docs makes them
+# from the clap definitions), under PREFIX, staged in DESTDIR; and the Debian package.
+PREFIX  ?= /usr/local
+DOCS    := $(CURDIR)/target/docs
+BINDIR   = $(DESTDIR)$(PREFIX)/bin
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man/man8
+BASHDIR  = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR   = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHDIR  = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+.PHONY: docs install install-files uninstall deb deb-files install-test
+docs: deps
+	$(CARGO) run -q --features docs --bin brig-docs -- $(DOCS)
+install: release docs
+	$(MAKE) install-files
+install-files:
+	install -D -m 755 $(RELEASE) $(BINDIR)/brig
+	install -d $(MANDIR)
+	install -m 644 $(DOCS)/man8/*.8 $(MANDIR)/
+	install -D -m 644 $(DOCS)/completions/brig $(BASHDIR)/brig
+	install -D -m 644 $(DOCS)/completions/_brig $(ZSHDIR)/_brig
+	install -D -m 644 $(DOCS)/completions/brig.fish $(FISHDIR)/brig.fish
+uninstall:
+	rm -f $(BINDIR)/brig $(MANDIR)/brig.8 $(MANDIR)/brig-*.8 $(BASHDIR)/brig $(ZSHDIR)/_brig $(FISHDIR)/brig.fish
+deb: release docs
+	$(MAKE) -s deb-files
+deb-files:
+	packaging/deb/build.sh $(RELEASE) $(DOCS) target
+# make install into a temporary DESTDIR, the man pages against the command line, the bash
+# completion, and the package installed, used and removed (tests/install/run.sh).
+test: install-test
+install-test: release docs fixtures
+	tests/install/run.sh $(ROOTFS)
 
 # Run one container from the fixture bundle: its hostname, ps showing itself as PID 1,
 # and its namespaces next to the host's.
