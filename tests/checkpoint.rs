@@ -420,6 +420,40 @@ fn criu_failing_on_this_kernel_is_reported_with_its_log_and_changes_nothing() {
     );
 }
 
+/// The caller's /dev/null as stdio (`run -d </dev/null`, conmon without `-i`) is a file of
+/// the host's /dev, which criu cannot dump: the init holds the container's own /dev/null
+/// instead, as runc arranges; a file that is not the null device stays as it was.
+#[test]
+fn stdio_on_the_hosts_dev_null_becomes_the_containers_own() {
+    let mut c = Ctx::new("ck-devnull");
+    c.set_args(&["sleep", "100"]);
+    c.run_detached();
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let mount_of = |fd: i32| -> String {
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+        let id = info
+            .lines()
+            .find_map(|l| l.strip_prefix("mnt_id:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+        mounts
+            .lines()
+            .find(|l| l.split(' ').next() == Some(id.as_str()))
+            .map(|l| l.split(' ').nth(4).unwrap().to_string())
+            .unwrap_or_else(|| format!("mount {id}, not the container's"))
+    };
+    assert_eq!(mount_of(0), "/dev", "stdin");
+    assert_eq!(mount_of(1), "/dev", "stdout");
+    let stderr_target = std::fs::read_link(format!("/proc/{pid}/fd/2")).unwrap();
+    assert_eq!(
+        stderr_target,
+        c.base.join("run-d.err"),
+        "a regular file is left alone"
+    );
+}
+
 // --- Real checkpoints: the VM (make criu-test) ---
 
 /// The first scenario: a counting container is saved, removed, brought back and

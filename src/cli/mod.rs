@@ -203,6 +203,9 @@ fn exec_args(cmd: Command) -> Command {
 /// The global flags, without subcommands.
 fn root() -> Command {
     Command::new("brig")
+        // A flag given twice takes its last value, as urfave/cli does (podman passes
+        // `--leave-running` twice); repeatable flags (`--env`) still gather every value.
+        .args_override_self(true)
         .about("an OCI container runtime, a drop-in replacement for runc")
         .disable_version_flag(true)
         .subcommand_required(false)
@@ -214,6 +217,10 @@ fn root() -> Command {
         .arg(opt("criu", "path to the criu binary used for checkpoint and restore").default_value("criu"))
         .arg(flag("systemd-cgroup", "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\""))
         .arg(opt("rootless", "ignore cgroup permission errors ('true', 'false', or 'auto')").default_value("auto").value_parser(["true", "false", "auto"]))
+}
+
+fn subcommand(name: &'static str, about: &'static str) -> Command {
+    Command::new(name).about(about).args_override_self(true)
 }
 
 /// A subcommand: its name, its one-line help, and what adds its flags and arguments.
@@ -322,7 +329,7 @@ pub fn command() -> Command {
     root().subcommands(
         SUBCOMMANDS
             .iter()
-            .map(|(name, about, args)| args(Command::new(*name).about(*about))),
+            .map(|(name, about, args)| args(subcommand(name, about))),
     )
 }
 
@@ -332,7 +339,7 @@ pub fn command_for(argv: &[String]) -> Command {
     let stubs = root().subcommands(
         SUBCOMMANDS
             .iter()
-            .map(|(name, about, _)| Command::new(*name).about(*about)),
+            .map(|(name, about, _)| subcommand(name, about)),
     );
     let Some(invoked) = invoked_subcommand(argv, &stubs) else {
         // No subcommand, `help`, or a mistake: clap answers from the whole tree.

@@ -172,3 +172,45 @@ pub fn bind_console(slave: &OwnedFd) -> Result<()> {
     )
     .ctx(|| "bind the pty onto /dev/console")
 }
+
+/// Stdio that is the caller's /dev/null (containerd, conmon and `run -d </dev/null` give
+/// it) is a file of the host's /dev, which the container's mounts do not hold: CRIU cannot
+/// checkpoint a process holding it. As runc does, such stdio is reopened as the
+/// container's own /dev/null, once it is verified to be the null device.
+pub(super) fn reopen_dev_null() -> Result<()> {
+    let is_null = |st: &nix::sys::stat::FileStat| {
+        SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
+            && st.st_rdev == makedev(1, 3)
+    };
+    let mut null: Option<OwnedFd> = None;
+    for n in 0..3 {
+        let st = match n {
+            0 => nix::sys::stat::fstat(std::io::stdin()),
+            1 => nix::sys::stat::fstat(std::io::stdout()),
+            _ => nix::sys::stat::fstat(std::io::stderr()),
+        };
+        if !st.is_ok_and(|st| is_null(&st)) {
+            continue;
+        }
+        if null.is_none() {
+            let f = nix::fcntl::open(
+                "/dev/null",
+                OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ctx(|| "open the container's /dev/null")?;
+            let st = nix::sys::stat::fstat(&f).ctx(|| "stat the container's /dev/null")?;
+            if !is_null(&st) {
+                return Err(Error::msg(
+                    "/dev/null in the container is not the null device (char 1:3)",
+                ));
+            }
+            null = Some(f);
+        }
+        if let Some(f) = &null {
+            crate::support::sys::dup_onto_stdio(f.as_fd(), n as i32)
+                .ctx(|| format!("reopen fd {n} on the container's /dev/null"))?;
+        }
+    }
+    Ok(())
+}

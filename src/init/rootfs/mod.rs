@@ -140,6 +140,9 @@ pub fn enter_root(fs: &Rootfs) -> Result<()> {
     if let Some(p) = propagation {
         mount(NONE, "/", NONE, p, NONE).ctx(|| "set rootfsPropagation on /")?;
     }
+    if mounts_dev_tmpfs(fs.spec) {
+        devices::reopen_dev_null()?;
+    }
     Ok(())
 }
 
