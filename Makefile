@@ -8,8 +8,9 @@ BRIG     := $(CURDIR)/target/debug/brig
 # Debian packages: the fixture's busybox, runc and crun to compare against (tests, bench),
 # containerd for the end-to-end test, time for the bench's peak-RSS figure.
 # criu: checkpoint/restore (its error path on this host, the real thing in the VM).
-# man-db and dpkg-dev: the install test renders the man pages and builds the package.
-PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd iproute2 criu man-db dpkg-dev
+# man-db and dpkg-dev: the install test renders the man pages and builds the package;
+# podman and conmon: its end-to-end test (tests/podman).
+PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 containerd time uidmap passwd iproute2 criu man-db dpkg-dev podman conmon
 # The release binary is static (glibc and libseccomp linked in): no dynamic loader work
 # at each start and fewer resident pages. --target keeps build scripts and proc macros
 # dynamic.
@@ -84,11 +85,16 @@ integration-test: build fixtures
 # A real containerd (Debian's) driving brig through ctr: tests/containerd/README.md.
 containerd-test: build fixtures
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
+# Podman (Debian's, with conmon): tests/podman/README.md; its checkpoints in criu-test.
+.PHONY: podman-test
+podman-test: build fixtures
+	tests/podman/run.sh $(BRIG) $(ROOTFS)
 
 # Everything CI runs.
 test: lint build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
+	tests/podman/run.sh $(BRIG) $(ROOTFS)
 	$(MAKE) bench-smoke
 
 # Installing: the static release binary, man pages and completions (brig-docs makes them
@@ -150,7 +156,7 @@ fuzz-long:
 # Part of `make test`: the tests read the v1 files on this host and the v2 files there.
 # V2_TEST_ARGS filters the cgroups tests.
 # systemd and dbus: the systemd VM boots the host's (tests/v2vm/systemd-init).
-V2_PACKAGES := qemu-system-x86 busybox-static xz-utils systemd dbus criu
+V2_PACKAGES := qemu-system-x86 busybox-static xz-utils systemd dbus criu podman conmon
 V2VM_TIMEOUT ?= 600
 .PHONY: v2-test v2-deps
 test: v2-test
@@ -178,6 +184,8 @@ criu-test: build fixtures v2-deps
 		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh --test-threads=1
 	V2VM_CRIU=1 V2VM_SYSTEMD=unified V2VM_TEST=checkpoint V2VM_ENV=BRIG_REQUIRE_CRIU=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
 		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh systemd
+	V2VM_CRIU=1 V2VM_SCRIPT=tests/podman/run.sh V2VM_ENV=PODMAN_REQUIRE_CRIU=1 V2VM_TIMEOUT=$(V2VM_TIMEOUT) \
+		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(BRIG) $(ROOTFS)
 	V2VM_CRIU=1 V2VM_SCRIPT=tests/containerd/run.sh V2VM_ENV="CONTAINERD_CRIU=1 CONTAINERD_TMP=/tmp/brig-it" \
 		V2VM_TIMEOUT=$(V2VM_TIMEOUT) BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(BRIG) $(ROOTFS)
 
