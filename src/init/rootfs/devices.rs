@@ -208,7 +208,7 @@ pub(super) fn reopen_dev_null() -> Result<()> {
             null = Some(f);
         }
         if let Some(f) = &null {
-            crate::support::sys::dup_onto_stdio(f.as_fd(), n as i32)
+            crate::support::sys::dup_onto_stdio(f.as_fd(), n)
                 .ctx(|| format!("reopen fd {n} on the container's /dev/null"))?;
         }
     }
