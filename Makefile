@@ -86,15 +86,20 @@ integration-test: build fixtures
 containerd-test: build fixtures
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
 # Podman (Debian's, with conmon): tests/podman/README.md; its checkpoints in criu-test.
-.PHONY: podman-test
+.PHONY: podman-test docker-test
 podman-test: build fixtures
 	tests/podman/run.sh $(BRIG) $(ROOTFS)
+# Docker (Debian's docker.io, installed by the script without recommends): a private
+# dockerd with brig in its runtimes, tests/docker/README.md.
+docker-test: build fixtures
+	tests/docker/run.sh $(BRIG) $(ROOTFS)
 
 # Everything CI runs.
 test: lint build fixtures
 	BRIG_TEST_ROOTFS=$(ROOTFS) $(CARGO) test
 	tests/containerd/run.sh $(BRIG) $(ROOTFS)
 	tests/podman/run.sh $(BRIG) $(ROOTFS)
+	tests/docker/run.sh $(BRIG) $(ROOTFS)
 	$(MAKE) bench-smoke
 
 # Installing: the static release binary, man pages and completions (brig-docs makes them

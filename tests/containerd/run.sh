@@ -83,7 +83,7 @@ CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 children_of() {
     local stat pid rest ppid
     for stat in /proc/[0-9]*/stat; do
-        read -r rest < "$stat" 2>/dev/null || continue
+        { read -r rest < "$stat"; } 2>/dev/null || continue
         pid=${rest%% *}
         rest=${rest##*) }     # after "(comm) "
         ppid=$(echo "$rest" | cut -d' ' -f2)
