@@ -909,3 +909,45 @@ fn intel_rdt_is_refused_by_name_where_resctrl_is_not_mounted() {
     c.brig_ok(&["delete", "--force", &c.id]);
     c.assert_clean();
 }
+
+/// On cgroup v2 the init is born in its cgroup (clone3 with CLONE_INTO_CGROUP) and an exec
+/// in the container's: brig never writes their pid to cgroup.procs, so neither waits for
+/// the cgroup lock a migration takes. Elsewhere (v1 and hybrid hosts) they are forked
+/// and moved, and the debug log says nothing of the kind. Either way the process ends up
+/// in the container's cgroup.
+#[test]
+fn on_cgroup_v2_the_init_and_an_exec_are_born_in_the_cgroup() {
+    let mut c = Ctx::new("cg-born");
+    c.set_args(&["sleep", "100"]);
+    let log = c.base.join("debug.log");
+    let out = c.create_with_flags(&["--debug", "--log", log.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", stderr(&out));
+    let pid = c.state()["pid"].as_i64().unwrap();
+    let out = c
+        .cmd()
+        .args([
+            "--debug",
+            "--log",
+            log.to_str().unwrap(),
+            "exec",
+            &c.id,
+            "cat",
+            "/proc/self/cgroup",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "exec: {}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let born = text
+        .matches("born in its cgroup (clone3 CLONE_INTO_CGROUP)")
+        .count();
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    if cgroup_v2() {
+        assert_eq!(born, 2, "the init and the exec: {text}");
+        assert_eq!(own.trim(), format!("0::{}", c.cgroup));
+        assert_eq!(stdout(&out).trim(), format!("0::{}", c.cgroup));
+    } else {
+        assert_eq!(born, 0, "{text}");
+        assert!(own.contains(&c.cgroup), "{own}");
+    }
+}

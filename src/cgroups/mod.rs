@@ -188,6 +188,12 @@ pub trait CgroupManager {
     fn create(&self, resources: Option<&LinuxResources>) -> Result<Found>;
     /// Move a process into the container's cgroup in every hierarchy.
     fn add(&self, pid: i32) -> Result<()>;
+    /// An fd of the one cgroup a new process can be born in (clone3's CLONE_INTO_CGROUP),
+    /// which then needs no `add`: a cgroup2 directory of the cgroupfs driver. None where
+    /// placing takes more than that (v1 hierarchies, a systemd unit to start).
+    fn birth_cgroup(&self) -> Option<std::os::fd::OwnedFd> {
+        None
+    }
     /// Host pids of every process in the container's cgroup and the cgroups below it.
     fn pids(&self) -> Result<Vec<i32>>;
     /// Thaw every frozen cgroup of the container's tree (a SIGKILL does not end a frozen

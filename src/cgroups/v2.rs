@@ -437,6 +437,17 @@ impl CgroupManager for Manager {
         }
     }
 
+    fn birth_cgroup(&self) -> Option<std::os::fd::OwnedFd> {
+        nix::fcntl::open(
+            self.dir().ok()?,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+    }
+
     fn pids(&self) -> Result<Vec<i32>> {
         read_pids_tree(self.dir()?)
     }

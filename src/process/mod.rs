@@ -135,7 +135,30 @@ pub fn spawn(
         )
     });
     let (parent_end, child_end) = Channel::pair()?;
-    let child = crate::support::sys::clone_fork(cfg.namespaces.clone_flags().bits())
+    let flags = cfg.namespaces.clone_flags().bits();
+    // On cgroup2 the init is born in its cgroup; elsewhere (or where clone3 is refused) it
+    // is forked and then moved there.
+    let born = cgroup.birth_cgroup().and_then(|fd| {
+        use std::os::fd::AsFd;
+        match crate::support::sys::clone_fork_into_cgroup(flags, fd.as_fd()) {
+            Ok(pid) => Some(Ok(pid)),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL | libc::EPERM | libc::EACCES)
+                ) =>
+            {
+                crate::support::logging::debug(|| {
+                    format!("clone3 into the cgroup: {e}; forking and moving")
+                });
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let in_cgroup = born.is_some();
+    let child = born
+        .unwrap_or_else(|| crate::support::sys::clone_fork(flags))
         .map_err(|e| Error::os("clone the container init", e))?;
     if child == 0 {
         drop(parent_end);
@@ -147,12 +170,17 @@ pub fn spawn(
     drop(child_end);
     crate::support::crash::point("init forked");
     let mut init_pid = None;
+    if in_cgroup {
+        crate::support::logging::debug(|| {
+            format!("init {child} born in its cgroup (clone3 CLONE_INTO_CGROUP)")
+        });
+    }
     let result = drive_to_ready(
         cfg,
         (cgroup, resctrl),
         steps,
         &parent_end,
-        child,
+        (child, in_cgroup),
         &mut init_pid,
     );
     match result {
@@ -176,10 +204,12 @@ fn drive_to_ready(
     (cgroup, resctrl): (&dyn CgroupManager, Option<&resctrl::Group>),
     steps: &CreateSteps,
     ch: &Channel,
-    child: i32,
+    (child, in_cgroup): (i32, bool),
     init_pid: &mut Option<i32>,
 ) -> Result<i32> {
-    cgroup.add(child)?;
+    if !in_cgroup {
+        cgroup.add(child)?;
+    }
     if let Some(group) = resctrl {
         group.add(child)?;
     }
