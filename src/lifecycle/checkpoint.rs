@@ -54,39 +54,18 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
         .unwrap_or(&shared.image_path)
         .join("dump.log");
 
-    let mut opts = rpc::Criu_opts::new();
-    opts.set_images_dir_fd(images.as_raw_fd());
-    if let Some(w) = &work {
-        opts.set_work_dir_fd(w.as_raw_fd());
-    }
-    opts.set_log_level(4);
-    opts.set_log_file("dump.log".into());
+    let mut opts = criu_plan::common_opts(
+        shared,
+        &spec,
+        images.as_raw_fd(),
+        work.as_ref().map(|w| w.as_raw_fd()),
+        "dump.log",
+    );
     opts.set_root(state.rootfs.display().to_string());
-    opts.set_manage_cgroups(true);
-    opts.set_notify_scripts(true);
     opts.set_pid(state.pid);
-    opts.set_shell_job(shared.shell_job);
     opts.set_leave_running(o.leave_running);
-    opts.set_tcp_established(shared.tcp_established);
-    opts.set_ext_unix_sk(shared.ext_unix_sk);
-    opts.set_file_locks(shared.file_locks);
-    opts.set_empty_ns(shared.empty_ns);
-    opts.set_orphan_pts_master(true);
-    opts.set_auto_dedup(shared.auto_dedup);
-    opts.set_lazy_pages(shared.lazy_pages);
-    if let Some(f) = criu_plan::config_file(&spec) {
-        opts.set_config_file(f);
-    }
-    // Joined network and pid namespaces stay outside the image (criu 3.11 and 3.15 on).
-    for (t, path, key) in criu_plan::external_namespaces(&spec) {
-        let min = if t == oci_spec::runtime::LinuxNamespaceType::Network {
-            31100
-        } else {
-            31500
-        };
-        if criu_version < min {
-            continue;
-        }
+    // Joined network and pid namespaces stay outside the image.
+    for (t, path, key) in criu_plan::external_namespaces(&spec, criu_version) {
         let ino = std::fs::metadata(&path)
             .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
             .map_err(|e| Error::os(format!("stat {}", path.display()), e))?;
@@ -107,9 +86,6 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
         opts.set_parent_img(parent.clone());
         opts.set_track_mem(true);
     }
-    if let Some(mode) = shared.manage_cgroups_mode {
-        opts.set_manage_cgroups_mode(mode);
-    }
     if o.pre_dump {
         check_feature(o.criu, &opts, |f| f.set_mem_track(true), |f| f.mem_track())?;
     }
@@ -126,10 +102,11 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
         for (key, val) in
             criu_plan::external_mounts(&spec, &state.bundle, &state.cgroup, Side::Dump, &in_root)
         {
-            opts.ext_mnt.push(ext_mount(key, val));
+            opts.ext_mnt.push(criu_plan::ext_mount(key, val));
         }
         for path in masked_files(&spec, state.pid) {
-            opts.ext_mnt.push(ext_mount(path, "/dev/null".into()));
+            opts.ext_mnt
+                .push(criu_plan::ext_mount(path, "/dev/null".into()));
         }
         write_descriptors(&shared.image_path, state.pid)?;
     }
@@ -165,13 +142,6 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
         delete::destroy(dir, &state)?;
     }
     Ok(())
-}
-
-fn ext_mount(key: String, val: String) -> rpc::Ext_mount_map {
-    let mut m = rpc::Ext_mount_map::new();
-    m.set_key(key);
-    m.set_val(val);
-    m
 }
 
 /// The image (or work) directory, made if missing (0700, as runc), opened for criu, which

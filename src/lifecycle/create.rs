@@ -71,14 +71,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     let namespaces = NamespacePlan::from_spec(spec)?;
     let process = spec.process().as_ref().expect("validated");
     let caps = CapSets::from_spec(process.capabilities().as_ref());
-    let cgroup = cgroups::for_new_container(
-        linux.and_then(|l| l.cgroups_path().as_deref()),
-        o.id,
-        o.systemd_cgroup,
-        o.rootless,
-        spec.annotations().as_ref(),
-    )?;
-    cgroups::refuse_frozen(cgroup.as_ref())?;
+    let cgroup = new_cgroup(spec, o.id, o.systemd_cgroup, o.rootless)?;
     let (preserve_fds, extra_env) = listen_fds(o.preserve_fds)?;
     let mut saved = new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
     crash::point("create: config validated");
@@ -211,6 +204,27 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
             Err(e)
         }
     }
+}
+
+/// The new container's cgroup (not made yet) from its config; one that exists frozen is
+/// refused. `create` and `restore` both start here.
+pub(crate) fn new_cgroup(
+    spec: &oci_spec::runtime::Spec,
+    id: &str,
+    systemd: bool,
+    rootless: bool,
+) -> Result<Box<dyn CgroupManager>> {
+    let cgroup = cgroups::for_new_container(
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_deref()),
+        id,
+        systemd,
+        rootless,
+        spec.annotations().as_ref(),
+    )?;
+    cgroups::refuse_frozen(cgroup.as_ref())?;
+    Ok(cgroup)
 }
 
 /// A cgroup that was there before the container (runc accepts one, with a warning): its

@@ -205,18 +205,68 @@ pub fn clean(dest: &Path) -> String {
 }
 
 /// Namespaces joined by path that criu must treat as outside the container: the network
-/// and pid ones, as runc does (`extRootNetNS`, `extRootPidNS`).
-pub fn external_namespaces(spec: &Spec) -> Vec<(LinuxNamespaceType, PathBuf, &'static str)> {
+/// and pid ones, as runc does (`extRootNetNS`, `extRootPidNS`), where criu can (3.11 for
+/// the network, 3.15 for pid; `criu_version` as `Criu::version` numbers it).
+pub fn external_namespaces(
+    spec: &Spec,
+    criu_version: u32,
+) -> Vec<(LinuxNamespaceType, PathBuf, &'static str)> {
     [
-        (LinuxNamespaceType::Network, "extRootNetNS"),
-        (LinuxNamespaceType::Pid, "extRootPidNS"),
+        (LinuxNamespaceType::Network, "extRootNetNS", 31100),
+        (LinuxNamespaceType::Pid, "extRootPidNS", 31500),
     ]
     .into_iter()
-    .filter_map(|(t, key)| {
+    .filter(|&(_, _, min)| criu_version >= min)
+    .filter_map(|(t, key, _)| {
         let path = crate::support::oci::namespace(spec, t)?.path().clone()?;
         Some((t, path, key))
     })
     .collect()
+}
+
+/// The options a dump and a restore share, as runc sets them: the image and work
+/// directories (fds criu opens through /proc/<brig>/fd), the log, cgroups managed,
+/// notifications on, the orphan pty master sent back, the flags both commands take, and
+/// the config file.
+pub fn common_opts(
+    shared: &Shared,
+    spec: &Spec,
+    images: std::os::fd::RawFd,
+    work: Option<std::os::fd::RawFd>,
+    log_file: &str,
+) -> rpc::Criu_opts {
+    let mut opts = rpc::Criu_opts::new();
+    opts.set_images_dir_fd(images);
+    if let Some(w) = work {
+        opts.set_work_dir_fd(w);
+    }
+    opts.set_log_level(4);
+    opts.set_log_file(log_file.into());
+    opts.set_manage_cgroups(true);
+    opts.set_notify_scripts(true);
+    opts.set_shell_job(shared.shell_job);
+    opts.set_tcp_established(shared.tcp_established);
+    opts.set_ext_unix_sk(shared.ext_unix_sk);
+    opts.set_file_locks(shared.file_locks);
+    opts.set_empty_ns(shared.empty_ns);
+    opts.set_orphan_pts_master(true);
+    opts.set_auto_dedup(shared.auto_dedup);
+    opts.set_lazy_pages(shared.lazy_pages);
+    if let Some(mode) = shared.manage_cgroups_mode {
+        opts.set_manage_cgroups_mode(mode);
+    }
+    if let Some(f) = config_file(spec) {
+        opts.set_config_file(f);
+    }
+    opts
+}
+
+/// One external mount for criu: the mount at (or named) `key`, and `val`.
+pub fn ext_mount(key: String, val: String) -> rpc::Ext_mount_map {
+    let mut m = rpc::Ext_mount_map::new();
+    m.set_key(key);
+    m.set_val(val);
+    m
 }
 
 /// criu's name of a namespace in `--external net[INODE]:KEY`.
@@ -370,7 +420,11 @@ mod tests {
             {"type": "uts", "path": "/proc/1/ns/uts"},
             {"type": "pid"}
         ]));
-        let ext = external_namespaces(&s);
+        let ext = external_namespaces(&s, 31701);
+        assert!(
+            external_namespaces(&s, 31000).is_empty(),
+            "criu before 3.11"
+        );
         assert_eq!(ext.len(), 1);
         assert_eq!(ext[0].1, PathBuf::from("/run/netns/x"));
         assert_eq!(ext[0].2, "extRootNetNS");

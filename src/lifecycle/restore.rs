@@ -91,14 +91,7 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
     };
     let linux = spec.linux().as_ref();
     let namespaces = NamespacePlan::from_spec(spec)?;
-    let cgroup = cgroups::for_new_container(
-        linux.and_then(|l| l.cgroups_path().as_deref()),
-        o.id,
-        o.systemd_cgroup,
-        o.rootless,
-        spec.annotations().as_ref(),
-    )?;
-    cgroups::refuse_frozen(cgroup.as_ref())?;
+    let cgroup = create::new_cgroup(spec, o.id, o.systemd_cgroup, o.rootless)?;
     let mut saved = create::new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
     let dir = root.create(o.id, &saved)?;
     let criu_root = dir.path.join("criu-root");
@@ -123,47 +116,26 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
         .ctx(|| format!("bind the rootfs to {}", criu_root.display()))?;
         prepare_mountpoints(spec, &bundle.dir, &bundle.rootfs)?;
 
-        let mut opts = rpc::Criu_opts::new();
-        opts.set_images_dir_fd(images.as_raw_fd());
-        if let Some(w) = &work {
-            opts.set_work_dir_fd(w.as_raw_fd());
-        }
+        let mut opts = criu_plan::common_opts(
+            shared,
+            spec,
+            images.as_raw_fd(),
+            work.as_ref().map(|w| w.as_raw_fd()),
+            "restore.log",
+        );
         opts.set_evasive_devices(true);
-        opts.set_log_level(4);
-        opts.set_log_file("restore.log".into());
         opts.set_rst_sibling(true);
         opts.set_root(criu_root.display().to_string());
-        opts.set_manage_cgroups(true);
-        opts.set_notify_scripts(true);
-        opts.set_shell_job(shared.shell_job);
-        opts.set_ext_unix_sk(shared.ext_unix_sk);
-        opts.set_tcp_established(shared.tcp_established);
-        opts.set_file_locks(shared.file_locks);
-        opts.set_empty_ns(shared.empty_ns);
-        opts.set_orphan_pts_master(true);
-        opts.set_auto_dedup(shared.auto_dedup);
-        opts.set_lazy_pages(shared.lazy_pages);
         if let Some(p) = o.lsm_profile {
             opts.set_lsm_profile(p.to_string());
         }
         if let Some(c) = o.lsm_mount_context {
             opts.set_lsm_mount_context(c.to_string());
         }
-        if let Some(f) = criu_plan::config_file(spec) {
-            opts.set_config_file(f);
-        }
         opts.join_ns = criu_plan::joined_namespaces(spec)?;
         // Joined network and pid namespaces are handed in as fds 4, 5 of criu.
         let mut ns_files = Vec::new();
-        for (t, path, key) in criu_plan::external_namespaces(spec) {
-            let min = if t == oci_spec::runtime::LinuxNamespaceType::Network {
-                31100
-            } else {
-                31500
-            };
-            if criu_version < min {
-                continue;
-            }
+        for (_, path, key) in criu_plan::external_namespaces(spec, criu_version) {
             let f = std::fs::File::open(&path).map_err(|e| {
                 Error::msg(format!(
                     "Requested network namespace {} does not exist: {}",
@@ -182,20 +154,17 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
         for (key, val) in
             criu_plan::external_mounts(spec, &bundle.dir, &paths, Side::Restore, &in_root)
         {
-            opts.ext_mnt.push(ext_mount(key, val));
+            opts.ext_mnt.push(criu_plan::ext_mount(key, val));
         }
         let masked = linux
             .and_then(|l| l.masked_paths().as_ref())
             .is_some_and(|m| !m.is_empty());
         if masked {
             opts.ext_mnt
-                .push(ext_mount("/dev/null".into(), "/dev/null".into()));
+                .push(criu_plan::ext_mount("/dev/null".into(), "/dev/null".into()));
         }
         for root in cgroup_roots(&paths) {
             opts.cg_root.push(root);
-        }
-        if let Some(mode) = shared.manage_cgroups_mode {
-            opts.set_manage_cgroups_mode(mode);
         }
         for (key, fd) in criu_plan::inherited_stdio(&descriptors) {
             let mut inherit = rpc::Inherit_fd::new();
@@ -317,13 +286,6 @@ fn loopback_up(pid: i32) -> Result<()> {
         .join()
         .unwrap_or_else(|_| Err(Error::msg("bringing the loopback up panicked")))
     })
-}
-
-fn ext_mount(key: String, val: String) -> rpc::Ext_mount_map {
-    let mut m = rpc::Ext_mount_map::new();
-    m.set_key(key);
-    m.set_val(val);
-    m
 }
 
 /// Where criu puts the restored tree in each hierarchy: the new container's cgroup (which

@@ -315,17 +315,22 @@ fn set_child_fds(cmd: &mut std::process::Command, targets: Vec<(RawFd, RawFd)>) 
 mod tests {
     use super::*;
 
-    /// criu's side of a restore, played by a thread: the request arrives whole, a
-    /// notification carries an fd and waits for its answer, and the final response ends it.
-    #[test]
-    fn a_conversation_answers_notifications_and_returns_the_final_response() {
-        let (ours, theirs) = socketpair(
+    /// The two ends of the swrk socket: brig's, and criu's (played by a thread).
+    fn pair() -> (OwnedFd, OwnedFd) {
+        socketpair(
             AddressFamily::Unix,
             SockType::SeqPacket,
             None,
             SockFlag::SOCK_CLOEXEC,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// criu's side of a restore, played by a thread: the request arrives whole, a
+    /// notification carries an fd and waits for its answer, and the final response ends it.
+    #[test]
+    fn a_conversation_answers_notifications_and_returns_the_final_response() {
+        let (ours, theirs) = pair();
         let peer = std::thread::spawn(move || {
             let (bytes, _) = recv(theirs.as_fd(), "test").unwrap();
             let req = rpc::Criu_req::parse_from_bytes(&bytes).unwrap();
@@ -392,13 +397,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("dump.log");
         std::fs::write(&log, "(0.1) Error (criu/cr-dump.c:1): Dumping FAILED.\n").unwrap();
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .unwrap();
+        let (ours, theirs) = pair();
         let peer = std::thread::spawn(move || {
             recv(theirs.as_fd(), "test").unwrap();
             let mut resp = rpc::Criu_resp::new();
@@ -431,13 +430,7 @@ mod tests {
                 log.display()
             )
         );
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .unwrap();
+        let (ours, theirs) = pair();
         drop(theirs);
         let err = criu.converse(&req, &ours, "DUMP", &mut |_| Ok(()));
         assert!(err.is_err());
