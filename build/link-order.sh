@@ -2,7 +2,8 @@
 # The release binary's link order: first the functions of build/hot-functions.txt (what
 # the everyday commands run, sampled), then every other symbol of BRIG in its address
 # order, except the code only the systemd cgroup driver runs (its D-Bus client, zbus and
-# the crates only zbus uses), which goes last. build.rs hands the list to the linker
+# the crates only zbus uses) and the code only checkpoint and restore run (brig's CRIU
+# driver and plan, rust-criu, protobuf), which goes last. build.rs hands the list to the linker
 # (lld's --symbol-ordering-file), which lays out the listed sections first, in this order.
 # Why: the kernel maps a 64 KiB window of the binary around each page fault (fault-around),
 # so code that does not run costs resident memory wherever it sits between code that does
@@ -12,7 +13,7 @@
 # that cargo relinks only then; a list from the ordered binary is the same list.)
 set -euo pipefail
 brig=$1 out=$2
-cold='zbus|zbus_names|zvariant|zvariant_utils|zcheapstr|endi|async_broadcast|async_channel|async_executor|async_io|async_lock|async_process|async_signal|async_task|atomic_waker|blocking|concurrent_queue|crossbeam_utils|enumflags2|event_listener|event_listener_strategy|fastrand|futures_core|futures_io|futures_lite|ordered_stream|parking|piper|polling|rustix|linux_raw_sys|signal_hook_registry|slab|tracing|tracing_core|uuid|hex|serde_repr'
+cold='zbus|zbus_names|zvariant|zvariant_utils|zcheapstr|endi|async_broadcast|async_channel|async_executor|async_io|async_lock|async_process|async_signal|async_task|atomic_waker|blocking|concurrent_queue|crossbeam_utils|enumflags2|event_listener|event_listener_strategy|fastrand|futures_core|futures_io|futures_lite|ordered_stream|parking|piper|polling|rustix|linux_raw_sys|signal_hook_registry|slab|tracing|tracing_core|uuid|hex|serde_repr|rust_criu|protobuf|protobuf_support'
 # Only lld takes the option (rust-lld is the default linker from Rust 1.90 on): with
 # another linker the list stays empty and build.rs passes nothing.
 if ! readelf -p .comment "$brig" 2>/dev/null | grep -q 'Linker: LLD'; then
@@ -24,7 +25,7 @@ hot=$(dirname "$0")/hot-functions.txt
 tmp=$(mktemp) all=$(mktemp)
 trap 'rm -f "$tmp" "$all"' EXIT
 nm -n --defined-only "$brig" | awk 'NF == 3 {print $3}' |
-    grep -v -E "(^|[0-9\$.])($cold)([0-9]|\.\.)|4brig7cgroups7systemd" >"$all"
+    grep -v -E "(^|[0-9\$.])($cold)([0-9]|\.\.)|4brig7cgroups7systemd|4brig7support4criu|4brig9lifecycle(10checkpoint|7restore|9criu_plan)|4brig8commands10checkpoint" >"$all"
 # The hot list's names lack the hash: every symbol of that name, in the hot list's order.
 {
     [ -f "$hot" ] && awk 'NR == FNR {rank[$0] = NR; next}
