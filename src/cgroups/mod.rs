@@ -55,6 +55,22 @@ pub struct CgroupPaths {
     pub systemd: Option<systemd::Unit>,
 }
 
+impl CgroupPaths {
+    /// The directory whose freezer holds the container: the v1 freezer hierarchy's, else
+    /// on v2 the container's cgroup. `state` reads it; criu freezes through it.
+    pub fn freezer_dir(&self) -> Option<&Path> {
+        let v1 = self
+            .dirs
+            .iter()
+            .find(|(k, _)| k.split(',').any(|c| c == "freezer"));
+        match v1 {
+            Some((_, d)) => Some(d),
+            None if self.layout == "v2" => self.dirs.get("unified").map(PathBuf::as_path),
+            None => None,
+        }
+    }
+}
+
 /// A process found in the container's cgroup at create, by pid and start time (so a
 /// reused pid is not mistaken for it).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

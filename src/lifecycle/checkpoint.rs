@@ -3,7 +3,7 @@
 //! and untouched (criu resumes its processes).
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::lifecycle::criu_plan::{self, Side};
 use crate::lifecycle::state::{StateRoot, CONFIG_FILE};
@@ -73,7 +73,7 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
             .push(format!("{}[{ino}]:{key}", criu_plan::criu_ns_name(t)));
     }
     // criu freezes with the cgroup freezer rather than ptrace when given one.
-    if let Some(dir) = freezer_dir(&state.cgroup) {
+    if let Some(dir) = state.cgroup.freezer_dir() {
         opts.set_freeze_cgroup(dir.display().to_string());
     }
     if let Some((address, port)) = &o.page_server {
@@ -218,20 +218,6 @@ fn write_descriptors(images: &Path, pid: i32) -> Result<()> {
         .collect();
     let json = serde_json::to_vec(&fds).map_err(|e| Error::msg(e.to_string()))?;
     crate::lifecycle::state::write_atomic(&images.join(criu_plan::DESCRIPTORS), &json, 0o600)
-}
-
-/// Where criu finds the container's freezer: the v1 freezer directory or the cgroup2 one.
-fn freezer_dir(paths: &crate::cgroups::CgroupPaths) -> Option<PathBuf> {
-    paths
-        .dirs
-        .iter()
-        .find(|(k, _)| k.split(',').any(|c| c == "freezer"))
-        .map(|(_, d)| d.clone())
-        .or_else(|| {
-            (paths.layout == "v2")
-                .then(|| paths.dirs.get("unified").cloned())
-                .flatten()
-        })
 }
 
 /// `--status-fd` must be an open fd brig can write; brig then owns it.

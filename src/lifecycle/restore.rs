@@ -275,8 +275,7 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
 /// Bring `lo` up in the network namespace of `pid`, from a thread of brig's (a network
 /// namespace is per thread), so brig itself stays in its own.
 fn loopback_up(pid: i32) -> Result<()> {
-    let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
-        .ctx(|| format!("open the network namespace of {pid}"))?;
+    let ns = crate::process::net_devices::hold_namespace(pid)?;
     std::thread::scope(|s| {
         s.spawn(|| {
             nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)

@@ -136,22 +136,13 @@ fn init_waits_on_fifo(fifo: &Path) -> bool {
 }
 
 fn is_frozen(state: &SavedState) -> bool {
-    let v1 = state
-        .cgroup
-        .dirs
-        .iter()
-        .find(|(k, _)| k.split(',').any(|c| c == "freezer"));
-    match v1 {
-        Some((_, dir)) => {
-            std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
-        }
-        None => state
-            .cgroup
-            .dirs
-            .get("unified")
-            .filter(|_| state.cgroup.layout == "v2")
-            .and_then(|d| std::fs::read_to_string(d.join("cgroup.freeze")).ok())
-            .is_some_and(|s| s.trim() == "1"),
+    let Some(dir) = state.cgroup.freezer_dir() else {
+        return false;
+    };
+    if state.cgroup.layout == "v2" {
+        std::fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+    } else {
+        std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
     }
 }
 
