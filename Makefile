@@ -64,7 +64,8 @@ bench: release fixtures v2-deps
 # A few seconds of the same, to keep the script working (figures not kept).
 bench-smoke: release fixtures
 	bench/run.sh $(RELEASE) $(ROOTFS) target/bench-smoke.json --rounds 2 --hundred 3 \
-		--hundred-rounds 1 --many 5 --loops 3 --loop-iterations 2
+		--hundred-rounds 1 --many 5 --loops 3 --loop-iterations 2 \
+		--ctr-rounds 1 --burst 3 --burst-rounds 1 --scale 10
 	python3 bench/report.py target/bench-smoke.json target/bench-smoke.md
 
 fixtures: deps

@@ -21,6 +21,9 @@ import subprocess
 import sys
 import time
 
+import containerd
+import scale
+
 PR_SET_CHILD_SUBREAPER = 36
 WORK = "/run/brig-bench"
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -397,6 +400,12 @@ def main():
     ap.add_argument("--many", type=int, default=1000)
     ap.add_argument("--loops", type=int, default=20)
     ap.add_argument("--loop-iterations", type=int, default=5)
+    ap.add_argument("--ctr-rounds", type=int, default=15)
+    ap.add_argument("--burst", type=int, default=20)
+    ap.add_argument("--burst-rounds", type=int, default=3)
+    ap.add_argument("--scale", type=int, default=500)
+    ap.add_argument("--groups", default="runtime,containerd,scale",
+                    help="runtime (a-h), containerd, scale")
     ap.add_argument("--out", required=True)
     ap.add_argument(
         "--systemd",
@@ -404,6 +413,8 @@ def main():
         help="the systemd driver's scenarios only (on a host booted with systemd: make bench)",
     )
     a = ap.parse_args()
+    # containerd's shim runs the runtime from another directory.
+    a.brig, a.rootfs = os.path.abspath(a.brig), os.path.abspath(a.rootfs)
 
     Runtime.systemd = a.systemd
     if a.systemd and not os.path.isdir("/run/systemd/system"):
@@ -487,6 +498,16 @@ def run_systemd(a, runtimes, template):
 
 
 def run_all(a, runtimes, template):
+    groups = a.groups.split(",")
+    if "runtime" in groups:
+        run_runtime(a, runtimes, template)
+    if "containerd" in groups:
+        containerd.run(a, runtimes, RESULTS)
+    if "scale" in groups:
+        scale.run(a, runtimes, RESULTS, template)
+
+
+def run_runtime(a, runtimes, template):
     print("bench: (a) run true", file=sys.stderr)
     interleave(runtimes, a.rounds, sc_run, template)
     print("bench: (b) create, start, wait, delete", file=sys.stderr)

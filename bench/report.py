@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn bench.py's JSON into BENCHMARKS.md: figures, ratios and the targets of issue #7."""
+"""Turn bench.py's JSON into BENCHMARKS.md: figures, ratios and the targets of issues #7, #17."""
 
 import json
 import statistics
@@ -98,7 +98,10 @@ def main():
         w("\n(h) errors per runtime: "
           + ", ".join(f"{rt} {sum(h[rt]['errors'])}" for rt in h) + ".\n")
 
-    w("\n## Targets (issue #7)\n\n| target | figure | met |\n|---|---|---|\n")
+    containerd_section(w, rows, args)
+    scale_section(w, rows, args)
+
+    w("\n## Targets (issues #7, #17)\n\n| target | figure | met |\n|---|---|---|\n")
 
     def target(text, figure, ok):
         w(f"| {text} | {figure} | {'yes' if ok else '**no**'} |\n")
@@ -137,6 +140,19 @@ def main():
         target("(h) zero errors and no leftovers",
                f"{errs} errors, {meta['leftover_cgroups']} cgroups left",
                errs == 0 and meta["leftover_cgroups"] == 0)
+    if "ctr" in rows:
+        b, c = wall("ctr", "brig"), wall("ctr", "crun")
+        target("(ctr) containerd `ctr run --rm` wall ≤ crun", f"{ms(b)} vs {ms(c)} ms", b <= c)
+    if "scale_create" in rows:
+        bk = buckets(rows["scale_create"]["brig"]["wall"])
+        size = max(1, args["scale"] // 10)
+        target(f"(scale) `create` + `start` wall does not grow with the count: median of the "
+               f"last {size} ≤ 1.25 × the first {size}'s", f"{ms(bk[-1])} vs {ms(bk[0])} ms",
+               bk[-1] <= bk[0] * 1.25)
+        left = sum(rows["scale"]["brig"]["left"])
+        target(f"(scale) brig leaves no process besides the containers' inits "
+               f"({args['scale']} running)",
+               f"{left}", left == 0)
     if len(sys.argv) > 3:
         systemd_section(w, json.load(open(sys.argv[3])))
     misses = [k for k, ok in MISSED.items() if ok]
@@ -159,6 +175,85 @@ def table_row(title, r, wall_vs):
     cells += [f"{b / c:.2f}", f"{b / u:.2f}",
               f"{med(r['brig']['wall']) / med(r[wall_vs]['wall']):.2f}"]
     return "| " + " | ".join(cells) + " |\n"
+
+
+def buckets(values, count=10):
+    """Medians of `count` consecutive slices of values, in creation order."""
+    size = max(1, len(values) // count)
+    return [med(values[i:i + size]) for i in range(0, len(values), size)]
+
+
+def containerd_section(w, rows, args):
+    """(ctr) and (burst): bench/containerd.py."""
+    if "ctr" not in rows and "burst" not in rows:
+        return
+    w("\n## Through containerd\n\n")
+    w("A private containerd (Debian's 1.6, its own root, state and socket) runs each container\n"
+      "with `ctr run --rm --runc-binary RUNTIME --rootfs FIXTURE --cgroup /ID ID true`, the\n"
+      "runtimes interleaved. Wall is ctr's, spawn to exit. CPU is ctr, the shim (reparented to\n"
+      "the bench, which reaps it with the runtime calls and the container in its rusage) and\n"
+      "containerd's own user+sys (and its reaped `shim start`), read from /proc before and\n"
+      f"after. (burst): {args.get('burst')} of those at once per runtime, the pod-start burst a\n"
+      "kubelet sends; wall until the last ctr exits.\n\n")
+    w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/crun wall |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    if "ctr" in rows:
+        w(table_row(f"(ctr) `ctr run --rm` of `true`, {args.get('ctr_rounds')} rounds",
+                    rows["ctr"], "crun"))
+    b = rows.get("burst")
+    if b:
+        w(table_row(f"(burst) {args.get('burst')} `ctr run --rm` at once, "
+                    f"{args.get('burst_rounds')} rounds", b, "crun"))
+        w("\n(burst) errors per runtime: "
+          + ", ".join(f"{rt} {sum(b[rt]['errors'])}" for rt in b) + ".\n")
+
+
+def scale_section(w, rows, args):
+    """(scale): bench/scale.py."""
+    if "scale_create" not in rows:
+        return
+    n = args["scale"]
+    w(f"\n## Scale: {n} containers running\n\n")
+    w(f"Per runtime, one after the other: {n} containers running `sleep` (`create` + `start`\n"
+      "each, timed one by one); with all running, `list`, `state` and `ps --format json` (what\n"
+      "containerd's shim calls) of one of them, 10 calls each; then `delete --force` of all.\n"
+      "Memory per container is MemAvailable before less MemAvailable with all running, over\n"
+      f"{n}: the inits, their kernel objects and anything the runtime keeps alive; other work\n"
+      "on this machine moves it by megabytes either way, so the median of what each\n"
+      "container's memory cgroup is charged (steady, but blind to memory charged elsewhere)\n"
+      "follows it. Processes left: in the bench's process tree (it is the subreaper, so\n"
+      "anything a runtime leaves running lands there) and not in a container's cgroup, or\n"
+      "running the runtime's binary.\n\n")
+    create = rows["scale_create"]
+    size = max(1, n // 10)
+    w(f"`create` + `start`, median per {size} containers, in creation order:\n\n")
+    w("| containers | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+    cols = {(rt, fig): buckets(create[rt][fig]) for rt in create for fig in ("cpu", "wall")}
+    for i in range(len(cols["brig", "cpu"])):
+        cells = [f"{i * size}-{min(n, (i + 1) * size) - 1}"]
+        cells += [ms(cols[rt, fig][i]) for fig in ("cpu", "wall")
+                  for rt in ("brig", "crun", "runc")]
+        w("| " + " | ".join(cells) + " |\n")
+    w(f"\nWith {n} running (medians; min in brackets):\n\n")
+    w("| command | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/crun wall |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for key, title in (("scale_list", "`list`"), ("scale_state", "`state ID`"),
+                       ("scale_ps", "`ps --format json ID`"),
+                       ("scale_delete", f"`delete --force` of all {n}, total")):
+        if key in rows:
+            w(table_row(title, rows[key], "crun"))
+    d, sc = rows["scale_delete"], rows["scale"]
+    rts = ("brig", "crun", "runc")
+    w("\n`delete --force` per container, ms CPU / wall: "
+      + ", ".join(f"{rt} {ms(d[rt]['cpu'][0] / n)} / {ms(d[rt]['wall'][0] / n)}" for rt in rts)
+      + ".\nMemory per running container, KiB, MemAvailable / charged to its memory cgroup: "
+      + ", ".join(f"{rt} {sc[rt]['mem_kib'][0]:.0f} / {sc[rt]['charged_kib'][0]:.0f}"
+                  for rt in rts)
+      + ".\nProcesses left behind with all running: "
+      + ", ".join(f"{rt} {sc[rt]['left'][0]}" for rt in rts) + ".\n")
 
 
 def systemd_section(w, data):
