@@ -17,7 +17,7 @@ PACKAGES := busybox-static pkg-config libseccomp-dev runc crun python3 container
 HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 RELEASE  := $(CURDIR)/target/$(HOST)/release/brig
 
-.PHONY: all deps build release hot-functions systemd-test bench bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
+.PHONY: all deps build release hot-functions systemd-test bench bench-v2 bench-v2-json bench-smoke fixtures test unit-test integration-test containerd-test lint demo clean
 
 all: build
 
@@ -58,8 +58,25 @@ bench: release fixtures v2-deps
 		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(RELEASE) $(ROOTFS) $(BENCH_SYSTEMD_ARGS)
 	sed -n '/^BENCH-SYSTEMD-JSON-BEGIN/,/^BENCH-SYSTEMD-JSON-END/p' target/v2vm/console.log | \
 		sed '1d;$$d' >target/bench-systemd.json
-	python3 bench/report.py target/bench.json BENCHMARKS.md target/bench-systemd.json
+	$(MAKE) bench-v2-json
+	python3 bench/report.py target/bench.json BENCHMARKS.md target/bench-systemd.json target/bench-v2.json
 	@sed -n '/^## Targets/,$$p' BENCHMARKS.md
+
+# The runtime scenarios (with the floor) on pure cgroup v2, in the v2 VM: brig, crun and
+# runc interleaved under TCG, where only the ratios count. (e), (g) and (h) are left out
+# (hundreds of containers under TCG). `make bench-v2` prints the report's v2 section.
+BENCH_V2_ARGS ?= --rounds 15
+BENCH_V2_TIMEOUT ?= 2400
+bench-v2: release fixtures v2-deps
+	$(MAKE) bench-v2-json
+	python3 bench/report.py --v2-only target/bench-v2.json target/bench-v2.md
+	@cat target/bench-v2.md
+bench-v2-json:
+	V2VM_SCRIPT=bench/v2-vm.sh V2VM_TIMEOUT=$(BENCH_V2_TIMEOUT) \
+		BRIG_TEST_ROOTFS=$(ROOTFS) CARGO=$(CARGO) tests/v2vm/run.sh $(RELEASE) $(ROOTFS) \
+		--hundred 0 --many 0 --loops 0 $(BENCH_V2_ARGS)
+	sed -n '/^BENCH-V2-JSON-BEGIN/,/^BENCH-V2-JSON-END/p' target/v2vm/console.log | \
+		sed '1d;$$d' >target/bench-v2.json
 
 # A few seconds of the same, to keep the script working (figures not kept).
 bench-smoke: release fixtures

@@ -20,6 +20,7 @@ SCENARIOS = [
 
 # (scenario, what, test) -> a sentence and whether it is met
 CPU_TARGET = 0.8
+FLOOR_TARGET = 1.3
 
 
 def med(v):
@@ -31,6 +32,10 @@ def ms(v):
 
 
 def main():
+    if sys.argv[1] == "--v2-only":
+        with open(sys.argv[3], "w") as out:
+            v2_section(out.write, json.load(open(sys.argv[2])))
+        return
     data = json.load(open(sys.argv[1]))
     out = open(sys.argv[2], "w")
     meta, rows = data["meta"], data["rows"]
@@ -98,6 +103,7 @@ def main():
         w("\n(h) errors per runtime: "
           + ", ".join(f"{rt} {sum(h[rt]['errors'])}" for rt in h) + ".\n")
 
+    floor_section(w, rows)
     containerd_section(w, rows, args)
     scale_section(w, rows, args)
 
@@ -116,6 +122,9 @@ def main():
         if key in rows:
             r = cpu_ratio(key)
             target(f"({key}) brig/crun CPU ≤ {CPU_TARGET}", f"{r:.2f}", r <= CPU_TARGET)
+    if "floor" in rows.get("a", {}):
+        r = med(rows["a"]["brig"]["cpu"]) / med(rows["a"]["floor"]["cpu"])
+        target(f"(a) brig CPU ≤ {FLOOR_TARGET} × the floor's", f"{r:.2f}", r <= FLOOR_TARGET)
     for key in ("a", "b", "c", "d", "e"):
         if key in rows:
             b, c = wall(key, "brig"), wall(key, "crun")
@@ -153,6 +162,8 @@ def main():
         target(f"(scale) brig leaves no process besides the containers' inits "
                f"({args['scale']} running)",
                f"{left}", left == 0)
+    if len(sys.argv) > 4:
+        v2_section(w, json.load(open(sys.argv[4])))
     if len(sys.argv) > 3:
         systemd_section(w, json.load(open(sys.argv[3])))
     misses = [k for k, ok in MISSED.items() if ok]
@@ -181,6 +192,35 @@ def buckets(values, count=10):
     """Medians of `count` consecutive slices of values, in creation order."""
     size = max(1, len(values) // count)
     return [med(values[i:i + size]) for i in range(0, len(values), size)]
+
+
+def floor_section(w, rows, heading="## Against the floor"):
+    """brig against bench/floor.rs, the work the kernel makes unavoidable."""
+    keys = [k for k in ("a", "b", "d") if "floor" in rows.get(k, {})]
+    if not keys:
+        return
+    w(f"\n{heading}\n\n")
+    w("`brig-floor` (bench/floor.rs, built with brig, statically) does for the same bundle only\n"
+      "what the kernel makes unavoidable: the cgroup (directories, device rules), a clone into\n"
+      "the spec's namespaces, loopback up, session keyring, the spec's mounts, devices,\n"
+      "pivot_root, hostname, masked and read-only paths, rlimits, user, capabilities,\n"
+      "no_new_privs, seccomp (none in this spec), execve, the wait and the cgroup's removal;\n"
+      "no state, no checks, no error handling. It runs in the foreground, so in (b) it is one\n"
+      "run; in (d) it joins the namespaces and cgroup of a container brig made. It was\n"
+      "interleaved with the runtimes above, in the same rounds.\n\n")
+    w("| scenario | brig CPU ms | floor CPU ms | brig/floor CPU | crun/floor CPU "
+      "| brig wall ms | floor wall ms | brig/floor wall |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    for key in keys:
+        r = rows[key]
+        b, f, c = (med(r[rt]["cpu"]) for rt in ("brig", "floor", "crun"))
+        bw, fw = med(r["brig"]["wall"]), med(r["floor"]["wall"])
+        title = dict(SCENARIOS)[key]
+        w(f"| ({key}) {title} | {ms(b)} | {ms(f)} | {b / f:.2f} | {c / f:.2f} | {ms(bw)} "
+          f"| {ms(fw)} | {bw / fw:.2f} |\n")
+    f = rows.get("f", {})
+    if "floor" in f:
+        w(f"\n(f) Peak RSS of `run`, KiB: brig {med(f['brig']['rss']):.0f}, floor "
+          f"{med(f['floor']['rss']):.0f}.\n")
 
 
 def containerd_section(w, rows, args):
@@ -254,6 +294,43 @@ def scale_section(w, rows, args):
                   for rt in rts)
       + ".\nProcesses left behind with all running: "
       + ", ".join(f"{rt} {sc[rt]['left'][0]}" for rt in rts) + ".\n")
+
+
+def v2_section(w, data):
+    """The runtime scenarios on pure cgroup v2, in the v2 VM (bench/v2-vm.sh)."""
+    meta, rows = data["meta"], data["rows"]
+    w("\n## Pure cgroup v2 (in the v2 VM)\n\n")
+    w(f"- Date: {meta['date']}; the run took {meta['duration']:.0f} s; {meta['cpus']} vCPUs "
+      f"under QEMU TCG, Linux {meta['kernel']}, cgroup2 alone (tests/v2vm, `make bench-v2`).\n")
+    for name, v in meta["versions"].items():
+        w(f"- {name}: {v}\n")
+    w(f"- Rounds: {meta['args']['rounds']} per scenario, interleaved, each runtime first in "
+      f"turn (the floor too); errors {meta['errors']}, cgroups left behind: "
+      f"{meta['leftover_cgroups']}.\n")
+    w("- The same bundles and method as above. brig's init is born in its cgroup (clone3 with\n"
+      "  CLONE_INTO_CGROUP), so no cgroup.procs write and no wait for the cgroup lock; crun\n"
+      "  1.8 and runc 1.1 write cgroup.procs. Under TCG everything is slow: the ratios, from\n"
+      "  one interleaved run, are what count.\n\n")
+    w("| scenario | brig CPU ms | crun CPU ms | runc CPU ms | brig wall ms | crun wall ms "
+      "| runc wall ms | brig/crun CPU | brig/runc CPU | brig/crun wall |\n")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for key, title in SCENARIOS:
+        if key in rows:
+            w(table_row(f"({key}) {title}", rows[key], "crun"))
+    f = rows.get("f")
+    if f:
+        w(f"\n(f) Peak RSS during `run`, KiB (median): "
+          + ", ".join(f"{rt} {med(f[rt]['rss']):.0f}" for rt in f) + ".\n")
+    floor_section(w, rows, "### Against the floor, on v2")
+    w("\nTargets (issue #17, v2):\n\n| target | figure | met |\n|---|---|---|\n")
+    for key in ("a", "b"):
+        if key not in rows:
+            continue
+        r = rows[key]
+        cpu = med(r["brig"]["cpu"]) / med(r["crun"]["cpu"])
+        wall = med(r["brig"]["wall"]) / med(r["crun"]["wall"])
+        w(f"| ({key}) brig/crun CPU ≤ 0.6 | {cpu:.2f} | {'yes' if cpu <= 0.6 else '**no**'} |\n")
+        w(f"| ({key}) brig/crun wall ≤ 0.8 | {wall:.2f} | {'yes' if wall <= 0.8 else '**no**'} |\n")
 
 
 def systemd_section(w, data):

@@ -5,7 +5,7 @@
 //! OOM events (`stats.rs`). A controller the host lacks is an error naming the field only
 //! when the config asks for it; what the v2 manager does not apply yet is refused by name.
 
-mod devices;
+pub mod devices;
 pub mod resctrl;
 pub mod stats;
 pub mod systemd;
@@ -786,6 +786,13 @@ fn found_before(dir: &Path) -> Result<Found> {
 /// not when the cgroup was there before it), then itself. A directory with processes in
 /// it (ones brig must not kill) is left, with every directory above it: returned.
 fn remove_tree(dir: &Path, preexisting: bool) -> Result<Vec<PathBuf>> {
+    // The usual case first: an rmdir succeeds only on a cgroup without processes or
+    // cgroups below it, which is what the walk would remove anyway, without reading it.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(_) => {}
+    }
     let dirs = tree(dir);
     if preexisting && dirs.len() > 1 {
         // Cgroups below one that was not brig's: not brig's to remove, and it cannot go

@@ -628,19 +628,24 @@ impl CgroupManager for Manager {
 
 /// Copy a cpuset file from the nearest ancestor that has it set, down to `dir`.
 fn inherit_from_parent(dir: &Path, file: &str) -> Result<()> {
+    inherited(dir, file).map(drop)
+}
+
+/// `file`'s value in `dir`, copied down from the nearest ancestor that has one if empty;
+/// each level is read once.
+fn inherited(dir: &Path, file: &str) -> Result<String> {
     let current = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
     if !current.trim().is_empty() {
-        return Ok(());
+        return Ok(current.trim().to_string());
     }
     let Some(parent) = dir.parent() else {
-        return Ok(());
+        return Ok(String::new());
     };
-    inherit_from_parent(parent, file)?;
-    let value = std::fs::read_to_string(parent.join(file)).unwrap_or_default();
-    if value.trim().is_empty() {
-        return Ok(());
+    let value = inherited(parent, file)?;
+    if !value.is_empty() {
+        write(&dir.join(file), &value)?;
     }
-    write(&dir.join(file), value.trim())
+    Ok(value)
 }
 
 #[cfg(test)]
