@@ -33,12 +33,15 @@ build: deps
 
 # Linked twice when the symbol order changes (build/link-order.sh): the second link puts
 # the code only the systemd driver runs after everything else.
+# -z pack-relative-relocs: the static-PIE's relative relocations as DT_RELR (glibc 2.36
+# applies them in _dl_relocate_static_pie): a 3.6 KB bitmap that start-up reads instead
+# of 273 KB of .rela.dyn; the .data.rel.ro pages it writes are the same.
 LINK_ORDER := $(CURDIR)/target/link-order.txt
 release: deps
 	@mkdir -p target && touch $(LINK_ORDER)
 	for pass in 1 2; do \
 		LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp) \
-		RUSTFLAGS="-C target-feature=+crt-static" BRIG_LINK_ORDER=$(LINK_ORDER) \
+		RUSTFLAGS="-C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs" BRIG_LINK_ORDER=$(LINK_ORDER) \
 		$(CARGO) build --release --target $(HOST) && \
 		build/link-order.sh $(RELEASE) $(LINK_ORDER) || exit 1; \
 	done
