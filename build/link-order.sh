@@ -26,10 +26,10 @@ tmp=$(mktemp) all=$(mktemp)
 trap 'rm -f "$tmp" "$all"' EXIT
 nm -n --defined-only "$brig" | awk 'NF == 3 {print $3}' |
     grep -v -E "(^|[0-9\$.])($cold)([0-9]|\.\.)|4brig7cgroups7systemd|4brig7support4criu|4brig9lifecycle(10checkpoint|7restore|9criu_plan)|4brig8commands10checkpoint" >"$all"
-# The hot list's names lack the hash: every symbol of that name, in the hot list's order.
+# A hot list name with its hash is that one symbol; without it, every symbol of that name.
 {
     [ -f "$hot" ] && awk 'NR == FNR {rank[$0] = NR; next}
-        {key = $0; sub(/17h[0-9a-f]{16}E$/, "", key); if (key in rank) print rank[key], $0}' "$hot" "$all" |
+        {key = $0; if (!(key in rank)) sub(/17h[0-9a-f]{16}E$/, "", key); if (key in rank) print rank[key], $0}' "$hot" "$all" |
         sort -s -n -k1,1 | cut -d' ' -f2-
     cat "$all"
 } | awk '!seen[$0]++' >"$tmp"
