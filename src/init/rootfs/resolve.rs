@@ -55,16 +55,48 @@ pub fn open_in_root(
 pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
     let open = |p: &Path| open_in_root(root, p, flags, ResolveFlag::empty());
-    let mut cur = open(Path::new(".")).ctx(|| "open the rootfs")?;
-    let mut sofar = PathBuf::new();
-    let mut todo: std::collections::VecDeque<std::ffi::OsString> = relative(path)
+    let comps: Vec<std::ffi::OsString> = relative(path)
         .components()
         .map(|c| c.as_os_str().to_owned())
         .collect();
+    // Most destinations exist, or only their last parts are missing: start from the
+    // deepest directory that opens (the same resolution the walk makes step by step)
+    // rather than from the root, one openat2 per level instead of one per level per step.
+    let mut start = None;
+    for depth in (1..=comps.len()).rev() {
+        let prefix: PathBuf = comps[..depth].iter().collect();
+        match open(&prefix) {
+            Ok(fd) if depth == comps.len() => return Ok(fd),
+            Ok(fd) => {
+                start = Some((fd, prefix, depth));
+                break;
+            }
+            Err(nix::errno::Errno::ENOENT) => {}
+            // Anything else is for the walk from the root to report.
+            Err(_) => break,
+        }
+    }
+    // Below a deepest directory found, the next part was just seen missing.
+    let mut known_missing = start.is_some();
+    let (mut cur, mut sofar, done) = match start {
+        Some(s) => s,
+        None => (
+            open(Path::new(".")).ctx(|| "open the rootfs")?,
+            PathBuf::new(),
+            0,
+        ),
+    };
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> =
+        comps.into_iter().skip(done).collect();
     let mut links = 0;
     while let Some(comp) = todo.pop_front() {
         let next = sofar.join(&comp);
-        match open(&next) {
+        let opened = if std::mem::take(&mut known_missing) {
+            Err(nix::errno::Errno::ENOENT)
+        } else {
+            open(&next)
+        };
+        match opened {
             Ok(fd) => {
                 (cur, sofar) = (fd, next);
                 continue;
@@ -180,4 +212,66 @@ pub(super) fn remount(target: &Path, flags: MsFlags) -> Result<()> {
         other => other,
     }
     .ctx(|| format!("remount {} with {flags:?}", target.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A scratch root with `outside` beside it, removed when dropped.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let base =
+                std::env::temp_dir().join(format!("brig-resolve-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&base);
+            std::fs::create_dir_all(base.join("root")).unwrap();
+            std::fs::create_dir_all(base.join("outside")).unwrap();
+            Scratch(base)
+        }
+        fn root(&self) -> PathBuf {
+            self.0.join("root")
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn mkdir_all(s: &Scratch, path: &str) -> PathBuf {
+        let root = open_dir(&s.root()).unwrap();
+        let fd = mkdir_all_in_root(root.as_fd(), Path::new(path)).unwrap();
+        std::fs::read_link(fd_path(&fd)).unwrap()
+    }
+
+    #[test]
+    fn an_existing_directory_is_opened_and_missing_parts_are_made() {
+        let s = Scratch::new("plain");
+        std::fs::create_dir_all(s.root().join("sys/fs")).unwrap();
+        assert_eq!(mkdir_all(&s, "/sys/fs"), s.root().join("sys/fs"));
+        assert_eq!(
+            mkdir_all(&s, "/sys/fs/cgroup/cpu"),
+            s.root().join("sys/fs/cgroup/cpu")
+        );
+        assert_eq!(mkdir_all(&s, "/a/b/c"), s.root().join("a/b/c"));
+        assert_eq!(mkdir_all(&s, "/"), s.root());
+    }
+
+    #[test]
+    fn symlinks_on_the_way_stay_inside_the_root() {
+        let s = Scratch::new("links");
+        // Dangling, absolute: its target is made inside the root, not on the host.
+        symlink("/target/x", s.root().join("abs")).unwrap();
+        assert_eq!(mkdir_all(&s, "/abs/b"), s.root().join("target/x/b"));
+        // Leading out by `..`: clamped to the root.
+        symlink("../../outside", s.root().join("up")).unwrap();
+        assert_eq!(mkdir_all(&s, "/up/c"), s.root().join("outside/c"));
+        assert!(!s.0.join("outside/c").exists());
+        // Existing and resolving: followed inside the root by the first open.
+        std::fs::create_dir_all(s.root().join("real/d")).unwrap();
+        symlink("/real", s.root().join("alias")).unwrap();
+        assert_eq!(mkdir_all(&s, "/alias/d/e"), s.root().join("real/d/e"));
+    }
 }
