@@ -719,9 +719,17 @@ fn write_unified(
 }
 
 /// mkdir -p of a new container's cgroup, reporting the directory that failed.
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .ctx(|| format!("linux.cgroupsPath: create cgroup {}", dir.display()))
+/// mkdir -p of a cgroup; true when `dir` itself was made here (it did not exist before).
+fn create_dir(dir: &Path) -> Result<bool> {
+    let made = match std::fs::create_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map(|()| true)
+        }
+        Err(e) => Err(e),
+    };
+    made.ctx(|| format!("linux.cgroupsPath: create cgroup {}", dir.display()))
 }
 
 /// Name the config field behind a failed write: "linux.resources.cpu: write ...".

@@ -535,8 +535,7 @@ impl CgroupManager for Manager {
             Err(_) => Found::default(),
         };
         for dir in self.paths.dirs.values() {
-            found.preexisting |= dir.exists();
-            create_dir(dir)?;
+            found.preexisting |= !create_dir(dir)?;
         }
         // cpuset starts empty in a new v1 cgroup; a task cannot join until it has cpus and mems.
         if let Some(dir) = self.dir_of("cpuset") {

@@ -27,12 +27,14 @@ pub struct Host {
 }
 
 impl Host {
+    /// Looked up once per process: validation, mounts and exec labels all ask.
     pub fn detect() -> Host {
-        Host {
+        static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+        *HOST.get_or_init(|| Host {
             apparmor: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
                 .is_ok_and(|s| s.trim() == "Y"),
             selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
-        }
+        })
     }
 }
 
