@@ -447,27 +447,14 @@ fn mount_cgroups(dest: &Path, flags: MsFlags, cgroups_path: &str) {
     }
 }
 
-/// runc's default devices as nodes, and its /dev symlinks.
+/// runc's default devices as nodes, and its /dev symlinks (brig's own lists).
 fn make_devices(root: &Path) {
     let dev = root.join("dev");
-    for (name, major, minor) in [
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
-        ("random", 1, 8),
-        ("urandom", 1, 9),
-        ("tty", 5, 0),
-    ] {
+    for (name, major, minor) in brig::init::rootfs::DEFAULT_DEVICES {
         let mode = Mode::from_bits_truncate(0o666);
         mknod(&dev.join(name), SFlag::S_IFCHR, mode, makedev(major, minor)).unwrap();
     }
-    for (link, target) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-        ("ptmx", "pts/ptmx"),
-    ] {
+    for (target, link) in brig::init::rootfs::DEFAULT_LINKS {
         symlink(target, dev.join(link)).unwrap();
     }
 }

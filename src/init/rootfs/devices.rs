@@ -26,16 +26,29 @@ pub(super) struct Node<'a> {
     gid: u32,
 }
 
+/// The character devices every container gets when /dev is a fresh tmpfs (name in /dev,
+/// major, minor; mode 0666, owned by root), as runc makes them.
+pub const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+/// The usual /dev links (target, name in /dev); /dev/core too where /proc/kcore exists.
+pub const DEFAULT_LINKS: [(&str, &str); 5] = [
+    ("/proc/self/fd", "fd"),
+    ("/proc/self/fd/0", "stdin"),
+    ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"),
+    ("pts/ptmx", "ptmx"),
+];
+
 /// The devices every container gets when /dev is a fresh tmpfs, and the usual links.
 pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()> {
-    for (name, major, minor) in [
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
-        ("random", 1, 8),
-        ("urandom", 1, 9),
-        ("tty", 5, 0),
-    ] {
+    for (name, major, minor) in DEFAULT_DEVICES {
         let path = PathBuf::from("/dev").join(name);
         make_node(
             fs,
@@ -58,13 +71,7 @@ pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()
         ResolveFlag::RESOLVE_NO_SYMLINKS,
     )
     .ctx(|| "open /dev in the rootfs")?;
-    let mut links = vec![
-        ("/proc/self/fd", "fd"),
-        ("/proc/self/fd/0", "stdin"),
-        ("/proc/self/fd/1", "stdout"),
-        ("/proc/self/fd/2", "stderr"),
-        ("pts/ptmx", "ptmx"),
-    ];
+    let mut links = DEFAULT_LINKS.to_vec();
     if Path::new("/proc/kcore").exists() {
         links.push(("/proc/kcore", "core"));
     }

@@ -29,6 +29,7 @@ use crate::support::error::{Context, Result};
 
 pub use devices::bind_console;
 use devices::{create_default_devices, create_spec_devices};
+pub use devices::{DEFAULT_DEVICES, DEFAULT_LINKS};
 use masked::{mask_paths, readonly_paths};
 use mounts::{mount_entry, mounts_dev_tmpfs};
 pub use pivot::check_no_pivot;
