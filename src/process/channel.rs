@@ -104,7 +104,24 @@ impl Channel {
 
     /// The next message; None when the peer has gone away.
     pub fn recv(&self) -> Result<Option<Msg>> {
-        let mut buf = vec![0u8; 65536];
+        // The message's size first (MSG_PEEK|MSG_TRUNC gives a datagram's full length), so
+        // its buffer is that size: a fixed 64 KiB one was zeroed on every receive, sixteen
+        // fresh pages in each process of a `run`.
+        let size = loop {
+            let mut probe = [0u8; 1];
+            match nix::sys::socket::recv(
+                self.fd.as_raw_fd(),
+                &mut probe,
+                MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC,
+            ) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other.ctx(|| "receive on the init channel")?,
+            }
+        };
+        if size == 0 {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; size];
         let (n, fd) = loop {
             match crate::support::sys::recv_with_fd(self.fd.as_fd(), &mut buf) {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,

@@ -199,6 +199,22 @@ pub fn cloexec_from(first: RawFd) -> io::Result<()> {
     check(ret).map(drop)
 }
 
+/// Open /dev/null on whichever of fds 0, 1 and 2 is closed, as Rust's runtime does before
+/// `main` (brig's binary starts without it): otherwise the first file brig opens would
+/// become its stdin, stdout or stderr. Aborts if that cannot be done.
+pub fn open_standard_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD reads the fd table only.
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+        // SAFETY: open(2) of a constant path; the lowest free fd, `fd` itself since those
+        // below it are open, is then owned by the process as that standard stream.
+        if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != fd {
+            std::process::abort();
+        }
+    }
+}
+
 /// Give a signal its default disposition.
 pub fn default_disposition(sig: nix::sys::signal::Signal) -> nix::Result<()> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
