@@ -163,41 +163,39 @@ fn make_cgroup(linux: &Value) -> Cgroups {
     let spec_rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> =
         serde_json::from_value(linux["resources"]["devices"].clone()).unwrap_or_default();
     let rules = brig::cgroups::devices::rules(&spec_rules);
-    if Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
-        let dir = Path::new(CGROUP_ROOT).join(path.trim_start_matches('/'));
-        fs::create_dir_all(&dir).unwrap();
-        let prog = brig::cgroups::devices::bpf_program(&rules);
-        let insns = brig::cgroups::devices::encode(&prog);
-        let prog = brig::support::sys::bpf_load_cgroup_device(&insns, c"Apache-2.0").unwrap();
-        let fd = fs::File::open(&dir).unwrap();
-        brig::support::sys::bpf_attach_cgroup_device(fd.as_fd(), prog.as_fd()).unwrap();
-        return Cgroups::V2(dir);
-    }
-    let mut dirs = Vec::new();
-    for hierarchy in v1_hierarchies() {
-        let dir = hierarchy.join(path.trim_start_matches('/'));
-        fs::create_dir_all(&dir).unwrap();
-        dirs.push(dir);
-    }
-    for d in &dirs {
-        if d.starts_with("/sys/fs/cgroup/cpuset") {
-            for f in ["cpuset.cpus", "cpuset.mems"] {
-                let parent = fs::read_to_string(d.parent().unwrap().join(f)).unwrap();
-                fs::write(d.join(f), parent.trim()).unwrap();
+    let cgroups = Cgroups::existing(path);
+    match &cgroups {
+        Cgroups::V2(dir) => {
+            fs::create_dir_all(dir).unwrap();
+            let prog = brig::cgroups::devices::bpf_program(&rules);
+            let insns = brig::cgroups::devices::encode(&prog);
+            let prog = brig::support::sys::bpf_load_cgroup_device(&insns, c"Apache-2.0").unwrap();
+            let fd = fs::File::open(dir).unwrap();
+            brig::support::sys::bpf_attach_cgroup_device(fd.as_fd(), prog.as_fd()).unwrap();
+        }
+        Cgroups::V1(dirs) => {
+            for d in dirs {
+                fs::create_dir_all(d).unwrap();
+                if d.starts_with("/sys/fs/cgroup/cpuset") {
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        let parent = fs::read_to_string(d.parent().unwrap().join(f)).unwrap();
+                        fs::write(d.join(f), parent.trim()).unwrap();
+                    }
+                }
+                if d.starts_with("/sys/fs/cgroup/devices") {
+                    for r in &rules {
+                        let file = if r.allow {
+                            "devices.allow"
+                        } else {
+                            "devices.deny"
+                        };
+                        fs::write(d.join(file), r.v1_line()).unwrap();
+                    }
+                }
             }
         }
-        if d.starts_with("/sys/fs/cgroup/devices") {
-            for r in &rules {
-                let file = if r.allow {
-                    "devices.allow"
-                } else {
-                    "devices.deny"
-                };
-                fs::write(d.join(file), r.v1_line()).unwrap();
-            }
-        }
     }
-    Cgroups::V1(dirs)
+    cgroups
 }
 
 fn v1_hierarchies() -> Vec<PathBuf> {

@@ -718,8 +718,8 @@ fn write_unified(
     Ok(())
 }
 
-/// mkdir -p of a new container's cgroup, reporting the directory that failed.
-/// mkdir -p of a cgroup; true when `dir` itself was made here (it did not exist before).
+/// mkdir -p of a new container's cgroup, reporting the directory that failed; true when
+/// `dir` itself was made here (it did not exist before).
 fn create_dir(dir: &Path) -> Result<bool> {
     let made = match std::fs::create_dir(dir) {
         Ok(()) => Ok(true),

@@ -625,14 +625,9 @@ impl CgroupManager for Manager {
     }
 }
 
-/// Copy a cpuset file from the nearest ancestor that has it set, down to `dir`.
-fn inherit_from_parent(dir: &Path, file: &str) -> Result<()> {
-    inherited(dir, file).map(drop)
-}
-
-/// `file`'s value in `dir`, copied down from the nearest ancestor that has one if empty;
-/// each level is read once.
-fn inherited(dir: &Path, file: &str) -> Result<String> {
+/// Copy a cpuset file from the nearest ancestor that has it set, down to `dir`; returns
+/// the value, so each level is read once.
+fn inherit_from_parent(dir: &Path, file: &str) -> Result<String> {
     let current = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
     if !current.trim().is_empty() {
         return Ok(current.trim().to_string());
@@ -640,7 +635,7 @@ fn inherited(dir: &Path, file: &str) -> Result<String> {
     let Some(parent) = dir.parent() else {
         return Ok(String::new());
     };
-    let value = inherited(parent, file)?;
+    let value = inherit_from_parent(parent, file)?;
     if !value.is_empty() {
         write(&dir.join(file), &value)?;
     }
