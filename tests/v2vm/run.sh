@@ -9,13 +9,16 @@
 # V2VM_SMP (default 2), V2VM_TEST (integration test name, default cgroups),
 # BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo),
 # V2VM_SCRIPT (an executable to run in the guest instead of a test binary; the
-# arguments go to it), V2VM_ENV ("NAME=value ..." exported in the guest), V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
+# arguments go to it), V2VM_ENV ("NAME=value ..." exported in the guest), V2VM_STEPS
+# (several tests or scripts in one boot, each with its own environment: see "the steps"
+# below), V2VM_SYSTEMD (unset: the guest's init runs the tests on a lone cgroup2; unified or
 # hybrid: the host's systemd boots as PID 1 on an overlay root, with the system D-Bus,
 # in that cgroup layout, and runs them as a service; see systemd-init), V2VM_CRIU (1:
 # for checkpoint/restore tests, the init also loads the modules CRIU needs (CRIU_MODULES
 # below), brings lo up, makes /tmp writable (an overlay on the host's) and writes
 # "network-lock nftables" to the guest's /etc/criu/default.conf; README.md).
-# Exit status: the test binary's, or 124 when the VM timed out, 125 when it stopped
+# Exit status: the first failing step's (each step's is on the console as "V2-TEST-STEP
+# NAME: exit N"), or 124 when the VM timed out, 125 when it stopped
 # without reporting one.
 set -euo pipefail
 
@@ -168,24 +171,77 @@ fi
 # A small sparse disk: the guest's only block device (the blockIO test wants one).
 [ -e "$OUT/disk.img" ] || truncate -s 64M "$OUT/disk.img"
 
-# --- the test binary, built on the host ---
-if [ -n "${V2VM_SCRIPT:-}" ]; then
-    # A script rather than a test binary (the containerd end-to-end test, the bench).
-    TESTBIN=$(realpath "$V2VM_SCRIPT")
-    TEST=$(basename "$TESTBIN")
-    [ -x "$TESTBIN" ] || die "V2VM_SCRIPT $V2VM_SCRIPT is not executable"
-    say "building brig"
-    (cd "$REPO" && $CARGO build -q)
-else
-    say "building brig and the $TEST test binary"
-    (cd "$REPO" && $CARGO build -q)
-    TESTBIN=$(cd "$REPO" && $CARGO test --no-run --test "$TEST" --message-format=json 2>"$OUT/build.err" |
+# --- the steps: what the guest runs, one after another, in this one boot ---
+# V2VM_STEPS is "[NAME=value ...] test NAME [ARGS...]; [NAME=value ...] script PATH
+# [ARGS...]; ..." (words without spaces); without it the one step is V2VM_ENV, then
+# V2VM_SCRIPT or V2VM_TEST, and this script's arguments. A boot costs 10 to 15 s under
+# TCG, so make test runs each VM configuration's steps in one.
+say "building brig"
+(cd "$REPO" && $CARGO build -q)
+STEPS_SH=$OUT/steps.sh
+: >"$STEPS_SH"
+NAMES=""
+test_binary() {
+    local bin
+    bin=$(cd "$REPO" && $CARGO test --no-run --test "$1" --message-format=json 2>"$OUT/build.err" |
         grep '"kind":\["test"\]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1 || true)
-    if [ -z "$TESTBIN" ] || [ ! -x "$TESTBIN" ]; then
+    if [ -z "$bin" ] || [ ! -x "$bin" ]; then
         tail -30 "$OUT/build.err" >&2
-        die "could not build the $TEST test binary"
+        die "could not build the $1 test binary"
     fi
+    echo "$bin"
+}
+add_step() { # "NAME=value ..." test|script TARGET [ARGS...]
+    local env=$1 kind=$2 target=$3 bin name v a
+    shift 3
+    case $kind in
+        test) say "building the $target test binary"; bin=$(test_binary "$target") name=$target ;;
+        script) bin=$(realpath "$target") name=$(basename "$target")
+            [ -x "$bin" ] || die "script $target is not executable" ;;
+        *) die "a step is 'test NAME' or 'script PATH', not '$kind $target'" ;;
+    esac
+    NAMES="${NAMES:+$NAMES, }$name"
+    {
+        echo '('
+        for v in $env; do printf 'export %q
+' "$v"; done
+        printf 'cd /tmp/brig-it && exec %q' "$bin"
+        for a in "$@"; do printf ' %q' "$a"; done
+        echo ' 2>&1'
+        echo ')'
+        echo 'src=$?'
+        # The test kit's leftover check looks for the container's cgroup one level below
+        # each v1 controller directory; on v2 that misses /sys/fs/cgroup/brig-test-*.
+        # With systemd the root may be a tmpfs of v1 hierarchies (hybrid), and cgroupfs
+        # paths may land below a slice: look one level further down there. systemd's
+        # own cgroups (brig-vm-test.service among them) never match brig-test-*.
+        if [ -z "$SYSTEMD" ]; then
+            echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* 2>/dev/null | tr "\n" " ")'
+        else
+            echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* /sys/fs/cgroup/*/brig-test-* 2>/dev/null | tr "\n" " ")'
+        fi
+        echo 'if [ -n "$left" ]; then echo "V2-TEST-LEFTOVER-CGROUPS: $left"; [ $src = 0 ] && src=1; fi'
+        printf 'echo "V2-TEST-STEP %s: exit $src"\n' "$name"
+        echo '[ $rc != 0 ] || rc=$src'
+    } >>"$STEPS_SH"
+}
+if [ -n "${V2VM_STEPS:-}" ]; then
+    IFS=';' read -ra steps <<<"$V2VM_STEPS"
+    for step in "${steps[@]}"; do
+        read -ra words <<<"$step"
+        [ ${#words[@]} -gt 0 ] || continue
+        env=""
+        while [ ${#words[@]} -gt 0 ] && [[ ${words[0]} == *=* ]]; do env="$env ${words[0]}" words=("${words[@]:1}"); done
+        [ ${#words[@]} -ge 2 ] || die "V2VM_STEPS: '$step' names no test or script"
+        add_step "$env" "${words[@]}"
+    done
+elif [ -n "${V2VM_SCRIPT:-}" ]; then
+    add_step "${V2VM_ENV:-}" script "$V2VM_SCRIPT" "$@"
+else
+    add_step "${V2VM_ENV:-}" test "$TEST" "$@"
 fi
+[ -n "$NAMES" ] || die "V2VM_STEPS names no step"
+TEST=$NAMES
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
 # mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run. Under
@@ -219,22 +275,8 @@ GUEST=$OUT/guest.sh
     echo 'export RUST_BACKTRACE=1 PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp/brig-it'
     # tests/systemd.rs skips on a host without systemd; here its absence is a failure.
     [ -z "$SYSTEMD" ] || echo 'export BRIG_REQUIRE_SYSTEMD=1'
-    for v in ${V2VM_ENV:-}; do printf 'export %q\n' "$v"; done
-    printf 'cd /tmp/brig-it && %q' "$TESTBIN"
-    for a in "$@"; do printf ' %q' "$a"; done
-    echo ' 2>&1'
-    echo 'rc=$?'
-    # The test kit's leftover check looks for the container's cgroup one level below each
-    # v1 controller directory; on v2 that misses /sys/fs/cgroup/brig-test-*: check here.
-    if [ -z "$SYSTEMD" ]; then
-        echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* 2>/dev/null | tr "\n" " ")'
-    else
-        # With systemd the root may be a tmpfs of v1 hierarchies (hybrid), and cgroupfs
-        # paths may land below a slice: look one level further down. systemd's own
-        # cgroups (brig-vm-test.service among them) never match brig-test-*.
-        echo 'left=$(ls -d /sys/fs/cgroup/brig-test-* /sys/fs/cgroup/*/brig-test-* 2>/dev/null | tr "\n" " ")'
-    fi
-    echo 'if [ -n "$left" ]; then echo "V2-TEST-LEFTOVER-CGROUPS: $left"; [ $rc = 0 ] && rc=1; fi'
+    echo 'rc=0'
+    cat "$STEPS_SH"
     echo 'echo "V2-TEST-EXIT=$rc"'
 } >"$GUEST"
 chmod 755 "$GUEST"
