@@ -5,12 +5,8 @@
 # is then in fuzz/target/artifacts/<target>/.
 #
 #   fuzz/run.sh [target...]      FUZZ_SECS=12 by default; FUZZ_ARGS adds libFuzzer flags
-#   fuzz/run.sh --build-only     build the targets, run none (make test builds them early)
 set -uo pipefail
 cd "$(dirname "$0")"
-
-build_only=
-if [ "${1:-}" = --build-only ]; then build_only=1; shift; fi
 
 secs=${FUZZ_SECS:-12}
 targets=("$@")
@@ -30,7 +26,6 @@ export CARGO_TARGET_DIR="$PWD/target"
 bins=()
 for t in "${targets[@]}"; do bins+=(--bin "$t"); done
 cargo build --release --locked --target "$host" "${bins[@]}" || exit 1
-[ -z "$build_only" ] || exit 0
 
 status=0
 summary=""
