@@ -190,8 +190,8 @@ fuzz-long:
 # V2_TEST_ARGS filters the cgroups tests.
 # systemd and dbus: the systemd VM boots the host's (tests/v2vm/systemd-init).
 V2_PACKAGES := qemu-system-x86 busybox-static xz-utils systemd dbus criu podman conmon
-# Per boot; make test runs several suites in one boot (the CRIU one takes about 6 minutes).
-V2VM_TIMEOUT ?= 900
+# Per suite (run.sh gives a boot that runs several their sum).
+V2VM_TIMEOUT ?= 600
 .PHONY: v2-test v2-deps
 test: v2-test
 v2-deps:

@@ -5,7 +5,7 @@
 #
 #   tests/v2vm/run.sh [ARGS FOR THE TEST BINARY...]
 #
-# Environment: V2VM_TIMEOUT (seconds, default 600), V2VM_MEM (MiB, default 1024),
+# Environment: V2VM_TIMEOUT (seconds per step, default 600), V2VM_MEM (MiB, default 1024),
 # V2VM_SMP (default 2), V2VM_TEST (integration test name, default cgroups),
 # BRIG_TEST_ROOTFS (default target/fixtures/rootfs), CARGO (default cargo),
 # V2VM_SCRIPT (an executable to run in the guest instead of a test binary; the
@@ -242,6 +242,8 @@ else
 fi
 [ -n "$NAMES" ] || die "V2VM_STEPS names no step"
 TEST=$NAMES
+# The hang guard stays per suite: a boot running several has their sum.
+TIMEOUT=$((TIMEOUT * $(grep -c '^src=' "$STEPS_SH")))
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
 # mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run. Under
