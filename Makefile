@@ -174,13 +174,12 @@ clean:
 # runs each for FUZZ_SECS seconds, failing on any crash. make test runs it briefly (five
 # targets × 12 s); fuzz-long gives each target 10 minutes. libFuzzer is C++: g++ builds it.
 FUZZ_SECS ?= 12
-.PHONY: fuzz fuzz-long fuzz-deps
+.PHONY: fuzz fuzz-long
 test: fuzz
-fuzz: fuzz-deps
-	FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
-fuzz-deps: deps
+fuzz: deps
 	@command -v c++ >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; }
+	FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
 fuzz-long:
 	$(MAKE) fuzz FUZZ_SECS=600
 

@@ -148,7 +148,7 @@ fn names(mask: u64) -> String {
 }
 
 /// One prctl per capability: caps::drop would build caps::all()'s HashSet for each (27
-/// times for the default spec, a sixth of the init's user time).
+/// times for the default spec: the init's hottest brig symbol in a perf profile).
 fn drop_bounding_raw(n: u32) -> Result<()> {
     // SAFETY: PR_CAPBSET_DROP takes an integer argument only.
     let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) };

@@ -180,7 +180,7 @@ say "building brig"
 (cd "$REPO" && $CARGO build -q)
 STEPS_SH=$OUT/steps.sh
 : >"$STEPS_SH"
-NAMES=""
+NAMES="" NSTEPS=0
 test_binary() {
     local bin
     bin=$(cd "$REPO" && $CARGO test --no-run --test "$1" --message-format=json 2>"$OUT/build.err" |
@@ -200,11 +200,10 @@ add_step() { # "NAME=value ..." test|script TARGET [ARGS...]
             [ -x "$bin" ] || die "script $target is not executable" ;;
         *) die "a step is 'test NAME' or 'script PATH', not '$kind $target'" ;;
     esac
-    NAMES="${NAMES:+$NAMES, }$name"
+    NAMES="${NAMES:+$NAMES, }$name" NSTEPS=$((NSTEPS + 1))
     {
         echo '('
-        for v in $env; do printf 'export %q
-' "$v"; done
+        for v in $env; do printf 'export %q\n' "$v"; done
         printf 'cd /tmp/brig-it && exec %q' "$bin"
         for a in "$@"; do printf ' %q' "$a"; done
         echo ' 2>&1'
@@ -240,10 +239,10 @@ elif [ -n "${V2VM_SCRIPT:-}" ]; then
 else
     add_step "${V2VM_ENV:-}" test "$TEST" "$@"
 fi
-[ -n "$NAMES" ] || die "V2VM_STEPS names no step"
+[ "$NSTEPS" -gt 0 ] || die "V2VM_STEPS names no step"
 TEST=$NAMES
 # The hang guard stays per suite: a boot running several has their sum.
-TIMEOUT=$((TIMEOUT * $(grep -c '^src=' "$STEPS_SH")))
+TIMEOUT=$((TIMEOUT * NSTEPS))
 
 # The guest runs this script (through 9p) chrooted in the host's /, after its init has
 # mounted the guest's own /proc, /sys, cgroup2, /dev, /tmp/brig-it and /run. Under
