@@ -77,7 +77,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     crash::point("create: config validated");
     // Saved with pid 0 first: a brig killed from here on leaves a container that `state`
     // reports as stopped and `delete` removes, cgroup included.
-    let dir = root.create(o.id, &saved)?;
+    let dir = root.create(o.id, &saved, &bundle.raw)?;
     crash::point("create: state directory");
     // The container's network namespace while devices are in it: held open, it outlives a
     // failed init, so the devices can come back (a veth would die with it).
@@ -158,8 +158,6 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
                 .ok_or_else(|| Error::msg("the container init exited during create"))?;
             dir.save(&saved)?;
             crash::point("create: state saved");
-            // exec starts from the container's own process settings and seccomp profile.
-            state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
             if let Some(f) = o.pid_file {
                 write_pid_file(f, init.pid)?;
             }

@@ -93,7 +93,7 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
     let namespaces = NamespacePlan::from_spec(spec)?;
     let cgroup = create::new_cgroup(spec, o.id, o.systemd_cgroup, o.rootless)?;
     let mut saved = create::new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
-    let dir = root.create(o.id, &saved)?;
+    let dir = root.create(o.id, &saved, &bundle.raw)?;
     let criu_root = dir.path.join("criu-root");
     let mut sent_master = false;
     let new_netns =
@@ -237,7 +237,6 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
         let (secs, nanos) = crate::support::clock::now();
         saved.created = crate::support::clock::rfc3339_nano(secs, nanos);
         dir.save(&saved)?;
-        state::write_atomic(&dir.path.join(state::CONFIG_FILE), &bundle.raw, 0o600)?;
         if let Some(f) = o.pid_file {
             create::write_pid_file(f, saved.pid)?;
         }

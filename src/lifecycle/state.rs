@@ -92,11 +92,13 @@ impl StateRoot {
         &self.dir
     }
 
-    /// Make a new container's directory holding `initial` as its state; the id must not
-    /// exist yet. The directory is built under a temporary name, locked, and renamed into
-    /// place with its state.json already in it, so a brig killed at any point leaves
-    /// either nothing under the id or a container that `state` and `delete` understand.
-    pub fn create(&self, id: &str, initial: &SavedState) -> Result<ContainerDir> {
+    /// Make a new container's directory holding `initial` as its state and `config` (the
+    /// bundle's config.json, which exec and checkpoint read back); the id must not exist
+    /// yet. The directory is built under a temporary name, locked, and renamed into place
+    /// with both files already in it, so a brig killed at any point leaves either nothing
+    /// under the id or a container that `state` and `delete` understand. Unseen until the
+    /// rename, the files are written in place, without write_atomic's rename each.
+    pub fn create(&self, id: &str, initial: &SavedState, config: &[u8]) -> Result<ContainerDir> {
         validate_id(id)?;
         let staging = self.dir.join(STAGING);
         std::fs::DirBuilder::new()
@@ -116,7 +118,11 @@ impl StateRoot {
             path: tmp.clone(),
             _lock: lock,
         };
-        let placed = dir.save(initial).and_then(|()| {
+        let written = initial.encode().and_then(|state| {
+            write_new(&tmp.join(STATE_FILE), &state)?;
+            write_new(&tmp.join(CONFIG_FILE), config)
+        });
+        let placed = written.and_then(|()| {
             let path = self.dir.join(id);
             match crate::support::sys::rename_noreplace(&tmp, &path) {
                 Ok(()) => Ok(path),
@@ -347,6 +353,18 @@ impl ContainerDir {
             Err(e) => Err(Error::os(format!("remove {}", self.path.display()), e)),
         }
     }
+}
+
+/// Write a new file in a directory no reader sees yet (the staging one).
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| Error::os(format!("write {}", path.display()), e))
 }
 
 /// Write a file so that readers see either the old content or the new, never a mix.
