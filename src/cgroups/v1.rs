@@ -2,6 +2,7 @@
 //! such as name=systemd, and the cgroup2 mount at /sys/fs/cgroup/unified on hybrid hosts).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
@@ -11,7 +12,7 @@ use super::{
     read_pids_tree, remove_tree, tree, unified_field, wait_for, write, write_unified,
     CgroupManager, CgroupPaths, Found,
 };
-use crate::support::error::{Error, Result};
+use crate::support::error::{Context, Error, Result};
 
 pub struct Manager {
     paths: CgroupPaths,
@@ -506,13 +507,27 @@ impl Manager {
                 "linux.resources.devices: this host has no devices cgroup controller",
             ));
         };
+        // The kernel takes one rule per write(2), not per open: each file is opened once
+        // (the default spec's rules were twelve opens of devices.allow).
+        let mut files: [Option<std::fs::File>; 2] = [None, None];
         for rule in devices::rules(spec_rules) {
-            let file = if rule.allow {
-                "devices.allow"
+            let (slot, name) = if rule.allow {
+                (0, "devices.allow")
             } else {
-                "devices.deny"
+                (1, "devices.deny")
             };
-            write(&dir.join(file), &rule.v1_line()).map_err(in_field("linux.resources.devices"))?;
+            let path = dir.join(name);
+            let line = rule.v1_line();
+            let written = match &mut files[slot] {
+                Some(f) => f.write_all(line.as_bytes()),
+                None => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| files[slot].insert(f).write_all(line.as_bytes())),
+            };
+            written
+                .ctx(|| format!("write {line:?} to {}", path.display()))
+                .map_err(in_field("linux.resources.devices"))?;
         }
         Ok(())
     }

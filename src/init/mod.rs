@@ -281,6 +281,7 @@ fn set_up_container(cfg: &InitConfig, parent: &dyn Parent) -> Result<Option<Stri
         cgroup: cfg.cgroup,
         idmapped: &cfg.idmapped,
         bind_sources: &cfg.bind_sources,
+        root_link: Default::default(),
     };
     rootfs::mount_all(&fs)?;
     let hooks_state = run_create_hooks(cfg, parent)?;

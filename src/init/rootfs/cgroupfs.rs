@@ -1,10 +1,13 @@
 //! /sys/fs/cgroup inside the container: fresh hierarchies with a cgroup namespace, the
 //! container's own cgroup directories bound without one.
 
+use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
+use nix::fcntl::{openat, OFlag};
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{mkdirat, Mode};
 use nix::unistd::symlinkat;
 
 use crate::support::error::{Context, Error, Result};
@@ -73,8 +76,7 @@ pub(super) fn mount_cgroup(
         let Some(base) = fs.cgroup.mounts.get(name).and_then(|m| m.file_name()) else {
             continue;
         };
-        let sub_path = dest.join(base);
-        let sub = mkdir_all_in_root(root, &sub_path)?;
+        let sub = subdir(&top, &dest.join(base))?;
         if cgns {
             let (fstype, data) = if name == "unified" {
                 ("cgroup2", None)
@@ -98,7 +100,8 @@ pub(super) fn mount_cgroup(
                 NONE,
             )
             .ctx(|| format!("bind mount {}", host_dir.display()))?;
-            let sub_top = reopen(root, &sub_path)?;
+            let sub_top = open_subdir(&top, base)
+                .ctx(|| format!("reopen {} after mounting", dest.join(base).display()))?;
             remount(Path::new(&fd_path(&sub_top)), opts.remount_flags())?;
         }
         // Co-mounted controllers (cpu,cpuacct) also answer to each name, as on the host.
@@ -116,4 +119,31 @@ pub(super) fn mount_cgroup(
         remount(Path::new(&fd_path(&top)), flags)?;
     }
     reopen(root, dest)
+}
+
+/// A hierarchy's directory on the tmpfs just mounted at the cgroup mount's destination:
+/// made and opened from the tmpfs's fd, one component each, without the walk from the
+/// rootfs. Nothing but brig has written to the tmpfs, so it holds no symlink to resolve.
+/// A name made already (a co-mounted pair listed twice) is opened again, as before.
+fn subdir(top: &OwnedFd, path: &Path) -> Result<OwnedFd> {
+    let name = path.file_name().unwrap_or_default();
+    match mkdirat(top.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => {
+            return Err(Error::os(
+                format!("mkdir {} in the rootfs", path.display()),
+                e,
+            ))
+        }
+    }
+    open_subdir(top, name).ctx(|| format!("open {} in the rootfs", path.display()))
+}
+
+fn open_subdir(top: &OwnedFd, name: &OsStr) -> nix::Result<OwnedFd> {
+    openat(
+        top.as_fd(),
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }

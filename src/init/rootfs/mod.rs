@@ -56,6 +56,8 @@ pub struct Rootfs<'a> {
     pub idmapped: &'a [(usize, OwnedFd)],
     /// Bind sources opened on the host (before a new user namespace): index and O_PATH fd.
     pub bind_sources: &'a [(usize, OwnedFd)],
+    /// Where the rootfs fd points, read once for every mount's destination check.
+    pub root_link: std::cell::OnceCell<Option<std::path::PathBuf>>,
 }
 
 /// Mount everything inside the rootfs, still below the old root (`enter_root` and

@@ -72,11 +72,19 @@ pub(super) fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
 
 /// The /proc rule again on where a destination really is, once resolved in the root: a
 /// symlink in the rootfs can lead under /proc where its spelling does not.
-pub(super) fn check_real_destination(root: BorrowedFd, target: &OwnedFd, typ: &str) -> Result<()> {
-    let root = std::fs::read_link(format!("/proc/self/fd/{}", root.as_raw_fd()));
+/// The root's own path is read once per container (`Rootfs::root_link`).
+pub(super) fn check_real_destination(
+    fs: &Rootfs,
+    root: BorrowedFd,
+    target: &OwnedFd,
+    typ: &str,
+) -> Result<()> {
+    let root = fs
+        .root_link
+        .get_or_init(|| std::fs::read_link(format!("/proc/self/fd/{}", root.as_raw_fd())).ok());
     let real = std::fs::read_link(fd_path(target));
     match (root, real) {
-        (Ok(root), Ok(real)) => match real.strip_prefix(&root) {
+        (Some(root), Ok(real)) => match real.strip_prefix(root) {
             Ok(rel) => check_proc_destination(&Path::new("/").join(rel), typ),
             // RESOLVE_IN_ROOT keeps it inside; a path we cannot compare is not judged.
             Err(_) => Ok(()),
@@ -153,7 +161,7 @@ pub(super) fn bind_mount(
     } else {
         create_file_in_root(root, m.destination())?
     };
-    check_real_destination(root, &target, mount_kind(fs, m, opts, "bind"))?;
+    check_real_destination(fs, root, &target, mount_kind(fs, m, opts, "bind"))?;
     if let Some((_, tree)) = fs.idmapped.iter().find(|(i, _)| *i == index) {
         crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
             .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
@@ -226,7 +234,7 @@ pub(super) fn mount_fs(
     } else {
         mkdir_all_in_root(root, dest)?
     };
-    check_real_destination(root, &target, typ)?;
+    check_real_destination(fs, root, &target, typ)?;
     let source = m
         .source()
         .as_ref()
