@@ -12,8 +12,8 @@ if [ $# -ne 3 ]; then
 fi
 prefix=$1 first=$2 second=$3
 
-# pipefail: the background job's status is the command's, not sed's.
-(bash -c "$first" 2>&1 | sed -u "s/^/$(printf '%s' "$prefix" | sed 's/[\/&]/\\&/g')/") &
+# pipefail: the background job's status is the command's, not awk's.
+(bash -c "$first" 2>&1 | PREFIX=$prefix awk '{ print ENVIRON["PREFIX"] $0; fflush() }') &
 first_pid=$!
 bash -c "$second"
 second_rc=$?

@@ -76,7 +76,7 @@ pub(super) fn mount_cgroup(
         let Some(base) = fs.cgroup.mounts.get(name).and_then(|m| m.file_name()) else {
             continue;
         };
-        let sub = subdir(&top, &dest.join(base))?;
+        let sub = subdir(&top, dest, base)?;
         if cgns {
             let (fstype, data) = if name == "unified" {
                 ("cgroup2", None)
@@ -125,18 +125,19 @@ pub(super) fn mount_cgroup(
 /// made and opened from the tmpfs's fd, one component each, without the walk from the
 /// rootfs. Nothing but brig has written to the tmpfs, so it holds no symlink to resolve.
 /// A name made already (a co-mounted pair listed twice) is opened again, as before.
-fn subdir(top: &OwnedFd, path: &Path) -> Result<OwnedFd> {
-    let name = path.file_name().unwrap_or_default();
+/// `dest` (the tmpfs's path) is for the error messages.
+fn subdir(top: &OwnedFd, dest: &Path, name: &OsStr) -> Result<OwnedFd> {
+    let path = || dest.join(name);
     match mkdirat(top.as_fd(), name, Mode::from_bits_truncate(0o755)) {
         Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
         Err(e) => {
             return Err(Error::os(
-                format!("mkdir {} in the rootfs", path.display()),
+                format!("mkdir {} in the rootfs", path().display()),
                 e,
             ))
         }
     }
-    open_subdir(top, name).ctx(|| format!("open {} in the rootfs", path.display()))
+    open_subdir(top, name).ctx(|| format!("open {} in the rootfs", path().display()))
 }
 
 fn open_subdir(top: &OwnedFd, name: &OsStr) -> nix::Result<OwnedFd> {
