@@ -486,6 +486,8 @@ def main():
         "load_after": os.getloadavg(),
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
+        # 0: address-space randomisation off (the VM benches turn it off: bench/v2-vm.sh).
+        "randomize_va_space": open("/proc/sys/kernel/randomize_va_space").read().strip(),
         "versions": {rt.name: version(rt) for rt in runtimes},
         "errors": {rt.name: rt.errors for rt in runtimes},
         "leftover_cgroups": len(left),

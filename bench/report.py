@@ -363,12 +363,23 @@ def scale_section(w, rows, args):
       + ", ".join(f"{rt} {sc[rt]['left'][0]}" for rt in rts) + ".\n")
 
 
+def tcg_aslr(meta):
+    """How the VM bench ran with respect to address-space randomisation (bench/v2-vm.sh)."""
+    if meta.get("randomize_va_space", "2") == "0":
+        return ("address-space randomisation off in the guest (bench/v2-vm.sh: QEMU 7.2's TCG "
+                "translates a process's code anew at each random load address, a cost real CPUs "
+                "and KVM do not have; with it on, brig's `run` took twice the CPU)")
+    return ("address-space randomisation on in the guest, so QEMU's translation of each "
+            "process's code at its random address is in every figure (bench/v2-vm.sh)")
+
+
 def v2_section(w, data):
     """The runtime scenarios on pure cgroup v2, in the v2 VM (bench/v2-vm.sh)."""
     meta, rows = data["meta"], data["rows"]
     w("\n## Pure cgroup v2 (in the v2 VM)\n\n")
     w(f"- Date: {meta['date']}; the run took {meta['duration']:.0f} s; {meta['cpus']} vCPUs "
-      f"under QEMU TCG, Linux {meta['kernel']}, cgroup2 alone (tests/v2vm, `make bench-v2`).\n")
+      f"under QEMU TCG, Linux {meta['kernel']}, cgroup2 alone (tests/v2vm, `make bench-v2`); "
+      f"{tcg_aslr(meta)}.\n")
     for name, v in meta["versions"].items():
         w(f"- {name}: {v}\n")
     w(f"- Rounds: {meta['args']['rounds']} per scenario, interleaved, each runtime first in "
@@ -411,7 +422,8 @@ def systemd_section(w, data):
     meta, rows = data["meta"], data["rows"]
     w("\n## The systemd cgroup driver (in the systemd VM)\n\n")
     w(f"- Date: {meta['date']}; {meta['cpus']} vCPUs under QEMU TCG, Linux {meta['kernel']}, "
-      "systemd 252 as PID 1 on pure cgroup v2 (tests/v2vm, V2VM_SYSTEMD=unified).\n")
+      f"systemd 252 as PID 1 on pure cgroup v2 (tests/v2vm, V2VM_SYSTEMD=unified); "
+      f"{tcg_aslr(meta)}.\n")
     w(f"- Rounds: {meta['args']['rounds']} per scenario, interleaved, each runtime first in turn; "
       f"errors {meta['errors']}, units left behind: {meta['leftover_cgroups']}.\n")
     w("- Every call has `--systemd-cgroup`, every cgroupsPath is `brigbench.slice:<runtime>:<id>`:\n"

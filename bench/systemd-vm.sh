@@ -7,6 +7,8 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 brig=$1 rootfs=$2
 shift 2
+# Address-space randomisation off unless BENCH_ASLR=1: why, in bench/v2-vm.sh.
+[ "${BENCH_ASLR:-0}" = 1 ] || echo 0 >/proc/sys/kernel/randomize_va_space
 python3 "$here/bench.py" --systemd --brig "$brig" --rootfs "$rootfs" --out /tmp/brig-it/bench-systemd.json "$@"
 rc=$?
 echo "BENCH-SYSTEMD-JSON-BEGIN"

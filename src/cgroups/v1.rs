@@ -29,19 +29,21 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
         .map_err(|e| Error::os("read /proc/self/mountinfo", e))?;
     let mut out = Vec::new();
     for line in info.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else {
+        // The mount point (the fifth field) first: most lines are not cgroups', and this
+        // check reads only the start of each.
+        let Some(mount) = line.split(' ').nth(4) else {
+            continue;
+        };
+        if !mount.starts_with(super::CGROUP_ROOT) {
+            continue;
+        }
+        let Some((_, post)) = line.split_once(" - ") else {
             continue;
         };
         let mut post = post.split(' ');
         let (Some(fstype), _, Some(opts)) = (post.next(), post.next(), post.next()) else {
             continue;
         };
-        let Some(mount) = pre.split(' ').nth(4) else {
-            continue;
-        };
-        if !mount.starts_with(super::CGROUP_ROOT) {
-            continue;
-        }
         let name = match fstype {
             "cgroup" => {
                 // The super options list the controllers (and name=X for named hierarchies).

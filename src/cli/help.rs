@@ -173,7 +173,7 @@ fn describe(a: &Arg) -> String {
         .get_default_values()
         .first()
         .map(|d| d.to_string_lossy().into_owned())
-        .filter(|d| !d.is_empty() && d != "false");
+        .filter(|d| !d.is_empty());
     match default {
         Some(d) if !help.contains("(default") => format!("{help} (default: {d:?})"),
         _ => help,
