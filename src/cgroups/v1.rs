@@ -511,23 +511,22 @@ impl Manager {
         };
         // The kernel takes one rule per write(2), not per open: each file is opened once
         // (the default spec's rules were twelve opens of devices.allow).
-        let mut files: [Option<std::fs::File>; 2] = [None, None];
+        let mut files: [Option<std::fs::File>; 2] = [None, None]; // deny, allow
         for rule in devices::rules(spec_rules) {
-            let (slot, name) = if rule.allow {
-                (0, "devices.allow")
+            let path = dir.join(if rule.allow {
+                "devices.allow"
             } else {
-                (1, "devices.deny")
-            };
-            let path = dir.join(name);
+                "devices.deny"
+            });
             let line = rule.v1_line();
-            let written = match &mut files[slot] {
-                Some(f) => f.write_all(line.as_bytes()),
-                None => std::fs::OpenOptions::new()
+            let file = match &mut files[usize::from(rule.allow)] {
+                Some(f) => Ok(f),
+                empty => std::fs::OpenOptions::new()
                     .write(true)
                     .open(&path)
-                    .and_then(|f| files[slot].insert(f).write_all(line.as_bytes())),
+                    .map(|f| empty.insert(f)),
             };
-            written
+            file.and_then(|f| f.write_all(line.as_bytes()))
                 .ctx(|| format!("write {line:?} to {}", path.display()))
                 .map_err(in_field("linux.resources.devices"))?;
         }
