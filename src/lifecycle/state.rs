@@ -346,12 +346,24 @@ impl ContainerDir {
         self.path.join(EXEC_FIFO)
     }
 
+    /// Remove the directory: brig's own files by name, state.json last (a delete killed
+    /// midway leaves a container that delete still knows), then anything else in it.
     pub fn remove(self) -> Result<()> {
-        match std::fs::remove_dir_all(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::os(format!("remove {}", self.path.display()), e)),
-        }
+        let gone = |r: std::io::Result<()>| match r {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+        let removed = [EXEC_FIFO, CONFIG_FILE, STATE_FILE]
+            .into_iter()
+            .try_for_each(|name| gone(std::fs::remove_file(self.path.join(name))))
+            .and_then(|()| match std::fs::remove_dir(&self.path) {
+                // Not empty: a temporary file of a killed brig, CRIU's work directory.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                    gone(std::fs::remove_dir_all(&self.path))
+                }
+                other => gone(other),
+            });
+        removed.map_err(|e| Error::os(format!("remove {}", self.path.display()), e))
     }
 }
 
@@ -383,12 +395,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        std::fs::rename(&tmp, path)
+        put_in_place(&tmp, path)
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::os(format!("write {}", path.display()), e)
     })
+}
+
+/// Move `tmp` to `path`, replacing what is there. An existing file is swapped with `tmp`
+/// and then unlinked, not renamed over: a rename that replaces a file makes ext4 (with
+/// its default auto_da_alloc) start writing the new file to disk at once, which cost
+/// about 35 µs of CPU here and made the later unlink of state.json wait about 0.3 ms for
+/// the write. Readers see the old file or the new one either way.
+fn put_in_place(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    match crate::support::sys::rename_exchange(tmp, path) {
+        Ok(()) => {
+            // The old content, now under the temporary name.
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        // Nothing to replace, or a filesystem without RENAME_EXCHANGE.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINVAL)) => {
+            std::fs::rename(tmp, path)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -403,5 +435,23 @@ mod tests {
         for bad in ["", ".", "..", "../x", "a/b", "a b", "é"] {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("brig-write-atomic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("state.json");
+        write_atomic(&file, b"first", 0o600).unwrap();
+        write_atomic(&file, b"second", 0o600).unwrap();
+        let content = std::fs::read(&file);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(content.unwrap(), b"second");
+        assert_eq!(names, ["state.json"]);
     }
 }

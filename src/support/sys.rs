@@ -364,6 +364,16 @@ pub fn setdomainname(name: &str) -> io::Result<()> {
 
 /// rename(2) that fails with EEXIST instead of replacing the target (renameat2).
 pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    renameat2(from, to, libc::RENAME_NOREPLACE)
+}
+
+/// Swap two existing names atomically (renameat2 RENAME_EXCHANGE); EINVAL where the
+/// filesystem cannot.
+pub fn rename_exchange(a: &std::path::Path, b: &std::path::Path) -> io::Result<()> {
+    renameat2(a, b, libc::RENAME_EXCHANGE)
+}
+
+fn renameat2(from: &std::path::Path, to: &std::path::Path, flags: libc::c_uint) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &std::path::Path| {
         std::ffi::CString::new(p.as_os_str().as_bytes())
@@ -377,7 +387,7 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> io::Res
             from.as_ptr(),
             libc::AT_FDCWD,
             to.as_ptr(),
-            libc::RENAME_NOREPLACE,
+            flags,
         )
     };
     check(ret as libc::c_long).map(drop)
