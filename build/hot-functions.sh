@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Write build/hot-functions.txt: the functions a release brig spends time in during the
-# everyday commands (run, create, start, exec, state, list, delete; the init's set-up
-# included), sampled with perf, one symbol a line with its hash: a name without the hash
-# matches every instance of a generic function (1.6 MB of the 5.6 MB of text, most of it
-# never run, counted hot that way). The legacy mangling's hash stays while the crate and the
-# instance do; a new rustc, dependency version or feature set changes it, and the list
-# wants sampling again. build/link-order.sh puts them first in the binary: packed together,
-# they fill fewer of the 64 KiB windows the kernel maps around each code fault, which is
-# most of brig's resident memory. A stale list costs memory, never correctness.
+# Write build/hot-functions.txt: the functions a release brig runs during the everyday
+# commands (run, create, start, exec, state, list, delete; the init's set-up included),
+# one symbol a line with its hash: a name without the hash matches every instance of a
+# generic function (1.6 MB of the 5.6 MB of text, most of it never run, counted hot that
+# way). Two perf recordings of the same loop: one with call graphs (DWARF unwinding), where
+# every brig function on a sampled stack counts, so a function that runs briefly but calls
+# into the kernel is found through its callees' samples; and one flat at a high rate for
+# the leaf functions. The legacy mangling's hash stays while the crate and the instance do;
+# a new rustc, dependency version or feature set changes it, and the list wants sampling
+# again. build/link-order.sh puts them first in the binary: packed together, they fill
+# fewer of the 64 KiB windows the kernel maps around each code fault (in the parent, and
+# again in the forked init, which does not inherit the parent's mapped code pages), which
+# is most of brig's resident memory and a part of its page faults. A stale list costs
+# memory and time, never correctness.
 #
 # Usage: build/hot-functions.sh BRIG ROOTFS   (BRIG: a release binary with its symbols;
 # needs perf, Debian's linux-perf). `make hot-functions` runs it.
@@ -36,10 +41,11 @@ PY
 }
 bundle "$work/run" true
 bundle "$work/sleep" sleep 30
-cat >"$work/loop.sh" <<EOF2
+loop() { # N: a script that runs the everyday commands N times
+    cat >"$work/loop.sh" <<EOF2
 #!/bin/sh
 b="$brig --root $work/state"
-for i in \$(seq 450); do
+for i in \$(seq $1); do
     \$b run --bundle $work/run hot-r
     \$b state nothing 2>/dev/null
     \$b create --bundle $work/sleep hot-c </dev/null >/dev/null 2>&1
@@ -51,8 +57,21 @@ for i in \$(seq 450); do
     \$b delete --force hot-c
 done
 EOF2
-chmod +x "$work/loop.sh"
+    chmod +x "$work/loop.sh"
+}
+name=$(basename "$brig")
+# Every brig frame of every stack, most frequent first (inlined frames have no symbol).
+loop 150
+perf record -q -F 4000 -e cpu-clock --call-graph dwarf,16384 -o "$work/graph.data" -- "$work/loop.sh"
+perf script -i "$work/graph.data" -F ip,sym,dso --no-demangle 2>/dev/null |
+    awk -v dso="/$name)" 'substr($NF, length($NF) - length(dso) + 1) == dso && $2 != "[unknown]" {
+        sub(/\+0x[0-9a-f]+$/, "", $2); n[$2]++ }
+        END { for (s in n) print n[s], s }' | sort -k1,1nr -k2 | cut -d' ' -f2 >"$work/graph.txt"
+rm -f "$work/graph.data"
+# The leaf functions at a high rate.
+loop 450
 perf record -q -F 25000 -e cpu-clock -o "$work/perf.data" -- "$work/loop.sh"
-perf report -i "$work/perf.data" --stdio --dsos "$(basename "$brig")" --sort sym --no-demangle 2>/dev/null |
-    sed -n 's/.*\[\.\] \([^ ]*\) *$/\1/p' | awk '!seen[$0]++' >"$out"
-echo "hot-functions: $(wc -l <"$out") functions in $out"
+perf report -i "$work/perf.data" --stdio --dsos "$name" --sort sym --no-demangle 2>/dev/null |
+    sed -n 's/.*\[\.\] \([^ ]*\) *$/\1/p' >"$work/flat.txt"
+cat "$work/graph.txt" "$work/flat.txt" | awk '!seen[$0]++' >"$out"
+echo "hot-functions: $(wc -l <"$out") functions in $out ($(wc -l <"$work/graph.txt") on sampled stacks)"

@@ -101,7 +101,7 @@ impl CgroupPaths {
                 self.denied.iter().find(|h| {
                     h.as_str() == "unified"
                         && self.mounts.get(*h).is_some_and(|m| {
-                            std::fs::read_to_string(m.join("cgroup.controllers"))
+                            crate::support::proc::read_text(m.join("cgroup.controllers"))
                                 .is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
                         })
                 })
@@ -322,7 +322,7 @@ pub fn own_v2_dir() -> Option<PathBuf> {
 
 /// This process's cgroup in the cgroup2 hierarchy ("0::/path" in /proc/self/cgroup).
 fn own_v2_cgroup() -> Result<Option<PathBuf>> {
-    let text = std::fs::read_to_string("/proc/self/cgroup")
+    let text = crate::support::proc::read_text("/proc/self/cgroup")
         .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
     Ok(text
         .lines()
@@ -453,7 +453,7 @@ pub(crate) fn with_current_values(paths: &CgroupPaths, r: &LinuxResources) -> Li
                 .find(|(h, _)| h.split(',').any(|c| c == v1_controller))?;
             dir.join(v1_file)
         };
-        std::fs::read_to_string(path)
+        crate::support::proc::read_text(path)
             .ok()
             .map(|t| t.trim().to_string())
     };
@@ -670,7 +670,8 @@ fn rdma_lines(
 /// ancestor from the mount down to `dir`'s parent.
 fn enable_v2_controller(mount: &Path, dir: &Path, controller: &str) -> Result<()> {
     let has = |file: &Path| {
-        std::fs::read_to_string(file).is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
+        crate::support::proc::read_text(file)
+            .is_ok_and(|s| s.split_whitespace().any(|c| c == controller))
     };
     if !has(&mount.join("cgroup.controllers")) {
         return Err(Error::msg(format!(
@@ -745,7 +746,7 @@ fn write(path: &Path, value: &str) -> Result<()> {
 }
 
 fn read_pids(file: &Path) -> Result<Vec<i32>> {
-    let text = std::fs::read_to_string(file).ctx(|| format!("read {}", file.display()))?;
+    let text = crate::support::proc::read_text(file).ctx(|| format!("read {}", file.display()))?;
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 
@@ -825,7 +826,8 @@ fn remove_tree(dir: &Path, preexisting: bool) -> Result<Vec<PathBuf>> {
 fn wait_for(file: &Path, want: &str) -> Result<()> {
     let mut pause = std::time::Duration::from_micros(100);
     for _ in 0..16 {
-        if std::fs::read_to_string(file).is_ok_and(|s| s.lines().any(|l| l.trim() == want)) {
+        if crate::support::proc::read_text(file).is_ok_and(|s| s.lines().any(|l| l.trim() == want))
+        {
             return Ok(());
         }
         std::thread::sleep(pause);

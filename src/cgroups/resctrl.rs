@@ -34,7 +34,7 @@ pub fn mount_point() -> Option<PathBuf> {
     {
         return Some(PathBuf::from(DEFAULT_MOUNT));
     }
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let info = crate::support::proc::read_text("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|line| {
         let (pre, post) = line.split_once(" - ")?;
         (post.split(' ').next() == Some("resctrl"))

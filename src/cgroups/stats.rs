@@ -162,7 +162,7 @@ pub struct Hugetlb {
 
 /// A control file's text; None when the kernel does not have it.
 fn read_opt(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
+    match crate::support::proc::read_text(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::os(format!("read {}", path.display()), e)),
@@ -170,7 +170,7 @@ fn read_opt(path: &Path) -> Result<Option<String>> {
 }
 
 fn read_required(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).ctx(|| format!("read {}", path.display()))
+    crate::support::proc::read_text(path).ctx(|| format!("read {}", path.display()))
 }
 
 /// A single-number file; "max" (v2's unlimited) reads as `max_as`, a missing file as 0.
@@ -624,7 +624,7 @@ impl OomWatch {
 /// The oom_kill counter of a v1 memory cgroup; None once the cgroup is gone (or on a
 /// kernel without the counter, where the eventfd alone counts).
 fn v1_oom_kills(dir: &Path) -> Option<u64> {
-    let text = std::fs::read_to_string(dir.join("memory.oom_control")).ok()?;
+    let text = crate::support::proc::read_text(dir.join("memory.oom_control")).ok()?;
     Some(
         parse_flat_keyed(&text)
             .get("oom_kill")

@@ -25,7 +25,7 @@ struct Hierarchy {
 }
 
 fn hierarchies() -> Result<Vec<Hierarchy>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
+    let info = crate::support::proc::read_text("/proc/self/mountinfo")
         .map_err(|e| Error::os("read /proc/self/mountinfo", e))?;
     let mut out = Vec::new();
     for line in info.lines() {
@@ -85,7 +85,7 @@ fn hierarchies() -> Result<Vec<Hierarchy>> {
 
 /// brig's own cgroup in each hierarchy, for relative cgroupsPaths.
 fn own_cgroups() -> Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string("/proc/self/cgroup")
+    let text = crate::support::proc::read_text("/proc/self/cgroup")
         .map_err(|e| Error::os("read /proc/self/cgroup", e))?;
     Ok(text
         .lines()
@@ -362,7 +362,7 @@ impl Manager {
         }
         let no_controller = || self.paths.missing(controller, field);
         let (dir, mount) = self.unified().ok_or_else(no_controller)?;
-        let offered = std::fs::read_to_string(mount.join("cgroup.controllers"))
+        let offered = crate::support::proc::read_text(mount.join("cgroup.controllers"))
             .is_ok_and(|s| s.split_whitespace().any(|c| c == controller));
         if !offered {
             return Err(no_controller());
@@ -591,7 +591,8 @@ impl CgroupManager for Manager {
 
     fn is_frozen(&self) -> bool {
         self.dir_of("freezer").is_some_and(|d| {
-            std::fs::read_to_string(d.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+            crate::support::proc::read_text(d.join("freezer.state"))
+                .is_ok_and(|s| s.trim() != "THAWED")
         })
     }
 
@@ -601,7 +602,7 @@ impl CgroupManager for Manager {
         };
         for d in tree(dir) {
             let file = d.join("freezer.state");
-            if std::fs::read_to_string(&file).is_ok_and(|s| s.trim() != "THAWED") {
+            if crate::support::proc::read_text(&file).is_ok_and(|s| s.trim() != "THAWED") {
                 let _ = write(&file, "THAWED");
             }
         }
@@ -644,7 +645,7 @@ impl CgroupManager for Manager {
 /// Copy a cpuset file from the nearest ancestor that has it set, down to `dir`; returns
 /// the value, so each level is read once.
 fn inherit_from_parent(dir: &Path, file: &str) -> Result<String> {
-    let current = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+    let current = crate::support::proc::read_text(dir.join(file)).unwrap_or_default();
     if !current.trim().is_empty() {
         return Ok(current.trim().to_string());
     }

@@ -255,7 +255,7 @@ fn apply_cpu(mount: &Path, dir: &Path, c: &oci_spec::runtime::LinuxCpu) -> Resul
                 Some(q) if q > 0 => q.to_string(),
                 Some(_) => "max".into(),
                 // Only the period: keep the quota the cgroup has.
-                None => std::fs::read_to_string(&file)
+                None => crate::support::proc::read_text(&file)
                     .ok()
                     .and_then(|s| s.split_whitespace().next().map(str::to_string))
                     .unwrap_or_else(|| "max".into()),
@@ -454,7 +454,7 @@ impl CgroupManager for Manager {
 
     fn is_frozen(&self) -> bool {
         self.dir().is_ok_and(|d| {
-            std::fs::read_to_string(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+            crate::support::proc::read_text(d.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
         })
     }
 
@@ -464,7 +464,7 @@ impl CgroupManager for Manager {
         };
         for d in tree(dir) {
             let file = d.join("cgroup.freeze");
-            if std::fs::read_to_string(&file).is_ok_and(|s| s.trim() == "1") {
+            if crate::support::proc::read_text(&file).is_ok_and(|s| s.trim() == "1") {
                 let _ = write(&file, "0");
             }
         }

@@ -140,9 +140,10 @@ fn is_frozen(state: &SavedState) -> bool {
         return false;
     };
     if state.cgroup.layout == "v2" {
-        std::fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+        crate::support::proc::read_text(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
     } else {
-        std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+        crate::support::proc::read_text(dir.join("freezer.state"))
+            .is_ok_and(|s| s.trim() == "FROZEN")
     }
 }
 

@@ -24,10 +24,20 @@ pub fn parent_pid(pid: i32) -> Option<i32> {
 /// /proc/PID/stat from field 3 (the state) on. The command name may hold spaces and
 /// parentheses: the fields start after the last ')'.
 fn stat_after_name(pid: i32) -> Option<String> {
-    let mut stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut stat = read_text(format!("/proc/{pid}/stat")).ok()?;
     let start = stat.rfind(')')? + 2;
     stat.drain(..start.min(stat.len()));
     Some(stat)
+}
+
+/// A kernel file (procfs, cgroupfs) read whole. The buffer starts at a page, so the usual
+/// small file takes one read; std's read_to_string stats the file first and then reads
+/// from 32 bytes up, doubling, as these files report a size of 0.
+pub fn read_text(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Root of the host: the kernel lets it do what rootless mode skips (device rules).
@@ -38,7 +48,7 @@ pub fn privileged() -> bool {
 /// Whether this process runs in a user namespace other than the initial one, whose
 /// uid_map maps the whole id range onto itself.
 fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
+    read_text("/proc/self/uid_map").is_ok_and(|m| {
         let fields: Vec<&str> = m.split_whitespace().collect();
         fields != ["0", "0", "4294967295"]
     })

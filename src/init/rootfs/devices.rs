@@ -48,22 +48,6 @@ pub const DEFAULT_LINKS: [(&str, &str); 5] = [
 
 /// The devices every container gets when /dev is a fresh tmpfs, and the usual links.
 pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()> {
-    for (name, major, minor) in DEFAULT_DEVICES {
-        let path = PathBuf::from("/dev").join(name);
-        make_node(
-            fs,
-            root,
-            &Node {
-                path: &path,
-                kind: SFlag::S_IFCHR,
-                mode: 0o666,
-                major,
-                minor,
-                uid: 0,
-                gid: 0,
-            },
-        )?;
-    }
     let dev = open_in_root(
         root,
         Path::new("/dev"),
@@ -71,6 +55,23 @@ pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()
         ResolveFlag::RESOLVE_NO_SYMLINKS,
     )
     .ctx(|| "open /dev in the rootfs")?;
+    for (name, major, minor) in DEFAULT_DEVICES {
+        let path = PathBuf::from("/dev").join(name);
+        let node = Node {
+            path: &path,
+            kind: SFlag::S_IFCHR,
+            mode: 0o666,
+            major,
+            minor,
+            uid: 0,
+            gid: 0,
+        };
+        if fs.user_ns {
+            make_node(fs, root, &node)?;
+        } else {
+            mknod_in(dev.as_fd(), std::ffi::OsStr::new(name), &node)?;
+        }
+    }
     let mut links = DEFAULT_LINKS.to_vec();
     if Path::new("/proc/kcore").exists() {
         links.push(("/proc/kcore", "core"));
@@ -125,8 +126,14 @@ pub(super) fn make_node(fs: &Rootfs, root: BorrowedFd, n: &Node) -> Result<()> {
         )
         .ctx(|| format!("bind mount host device {}", n.path.display()));
     }
+    mknod_in(parent.as_fd(), name, n)
+}
+
+/// mknod `name` in the directory `parent` and give it the node's owner; one that exists is
+/// left as it is.
+fn mknod_in(parent: BorrowedFd, name: &std::ffi::OsStr, n: &Node) -> Result<()> {
     match mknodat(
-        parent.as_fd(),
+        parent,
         name,
         n.kind,
         Mode::from_bits_truncate(n.mode),
@@ -137,7 +144,7 @@ pub(super) fn make_node(fs: &Rootfs, root: BorrowedFd, n: &Node) -> Result<()> {
         Err(e) => return Err(Error::os(format!("mknod {}", n.path.display()), e)),
     }
     fchownat(
-        parent.as_fd(),
+        parent,
         name,
         Some(Uid::from_raw(n.uid)),
         Some(Gid::from_raw(n.gid)),

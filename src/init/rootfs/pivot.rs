@@ -40,8 +40,8 @@ pub(super) fn pivot_root(rootfs: &Path) -> Result<()> {
 /// `--no-pivot`: hide what the host mounted outside the rootfs, move the rootfs onto /,
 /// and chroot into it (for roots on a ramdisk, where pivot_root is refused).
 pub(super) fn move_root(rootfs: &Path) -> Result<()> {
-    let info =
-        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let info = crate::support::proc::read_text("/proc/self/mountinfo")
+        .ctx(|| "read /proc/self/mountinfo")?;
     let mut points: Vec<PathBuf> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
@@ -74,8 +74,8 @@ pub(super) fn unescape_mountinfo(s: &str) -> String {
 /// pivot_root refuses a shared parent, and the rootfs bound from a shared mount would
 /// pass every container mount to the host.
 pub(super) fn make_parent_mount_private(rootfs: &Path, if_shared: bool) -> Result<()> {
-    let info =
-        std::fs::read_to_string("/proc/self/mountinfo").ctx(|| "read /proc/self/mountinfo")?;
+    let info = crate::support::proc::read_text("/proc/self/mountinfo")
+        .ctx(|| "read /proc/self/mountinfo")?;
     // The last listed of the longest mount points above the rootfs is the one on top.
     let parent = info
         .lines()
