@@ -13,6 +13,7 @@ use nix::unistd::symlinkat;
 use crate::support::error::{Context, Error, Result};
 
 use super::mountopts::MountOptions;
+use super::mounts::mounted_fd;
 use super::resolve::{fd_path, mkdir_all_in_root, remount, reopen};
 use super::{Rootfs, NONE};
 
@@ -24,7 +25,7 @@ pub(super) fn mount_cgroup(
     root: BorrowedFd,
     dest: &Path,
     opts: &MountOptions,
-) -> Result<OwnedFd> {
+) -> Result<Option<OwnedFd>> {
     let cgns = fs.cgroup_ns;
     let target = mkdir_all_in_root(root, dest)?;
     let flags = opts.flags - MsFlags::MS_REMOUNT;
@@ -60,7 +61,7 @@ pub(super) fn mount_cgroup(
             let top = reopen(root, dest)?;
             remount(Path::new(&fd_path(&top)), opts.remount_flags() | forced)?;
         }
-        return reopen(root, dest);
+        return mounted_fd(root, dest, opts);
     }
     let writable = flags - MsFlags::MS_RDONLY;
     mount(
@@ -118,7 +119,7 @@ pub(super) fn mount_cgroup(
     if flags.contains(MsFlags::MS_RDONLY) {
         remount(Path::new(&fd_path(&top)), flags)?;
     }
-    reopen(root, dest)
+    mounted_fd(root, dest, opts)
 }
 
 /// A hierarchy's directory on the tmpfs just mounted at the cgroup mount's destination:

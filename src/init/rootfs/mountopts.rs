@@ -128,6 +128,12 @@ impl MountOptions {
         (!self.data.is_empty()).then(|| self.data.join(","))
     }
 
+    /// Whether options act on the new mount through its fd once it is made (propagation,
+    /// recursive attributes).
+    pub fn act_on_mount(&self) -> bool {
+        !self.propagation.is_empty() || self.attr_set != 0 || self.attr_clr != 0
+    }
+
     /// Flags that need a remount to take effect on a bind mount.
     pub fn remount_flags(&self) -> MsFlags {
         self.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT)

@@ -105,6 +105,9 @@ pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount
     } else {
         mount_fs(fs, root, m, typ, &opts)?
     };
+    let Some(target) = target else {
+        return Ok(());
+    };
     for p in &opts.propagation {
         mount(NONE, fd_path(&target).as_str(), NONE, *p, NONE)
             .ctx(|| format!("set propagation {p:?}"))?;
@@ -136,14 +139,14 @@ fn mount_kind<'a>(fs: &Rootfs, m: &Mount, opts: &MountOptions, typ: &'a str) -> 
 }
 
 /// A bind mount: the target is a directory or a file like its source. Returns the fd of
-/// the new mount's root.
+/// the new mount's root when `mounted_fd` would.
 pub(super) fn bind_mount(
     fs: &Rootfs,
     root: BorrowedFd,
     index: usize,
     m: &Mount,
     opts: &MountOptions,
-) -> Result<OwnedFd> {
+) -> Result<Option<OwnedFd>> {
     let source = m
         .source()
         .as_ref()
@@ -179,12 +182,26 @@ pub(super) fn bind_mount(
         )
         .ctx(|| format!("bind mount {}", source.display()))?;
     }
-    let top = reopen(root, m.destination())?;
     let flags = opts.remount_flags();
-    if !flags.is_empty() {
-        remount(Path::new(&fd_path(&top)), flags)?;
+    if flags.is_empty() {
+        return mounted_fd(root, m.destination(), opts);
     }
-    Ok(top)
+    let top = reopen(root, m.destination())?;
+    remount(Path::new(&fd_path(&top)), flags)?;
+    Ok(opts.act_on_mount().then_some(top))
+}
+
+/// After mounting on `dest`, the new mount's fd if an option acts on it through one
+/// (`MountOptions::act_on_mount`); most mounts need none, and the open is spared.
+pub(super) fn mounted_fd(
+    root: BorrowedFd,
+    dest: &Path,
+    opts: &MountOptions,
+) -> Result<Option<OwnedFd>> {
+    if !opts.act_on_mount() {
+        return Ok(None);
+    }
+    reopen(root, dest).map(Some)
 }
 
 pub(super) fn mount_fs(
@@ -193,7 +210,7 @@ pub(super) fn mount_fs(
     m: &Mount,
     typ: &str,
     opts: &MountOptions,
-) -> Result<OwnedFd> {
+) -> Result<Option<OwnedFd>> {
     let dest = m.destination();
     // As runc: a tmpfs over a directory the image has takes that directory's mode, unless
     // the options give one (the kernel's default is 1777, wrong over a 0700 directory).
@@ -296,10 +313,11 @@ pub(super) fn mount_fs(
             ))
         }
     }
-    let top = reopen(root, dest)?;
-    if opts.tmpcopyup {
-        // `target` still leads to the directory below the new tmpfs.
-        crate::init::rootfs::copyup::copy_up(target.as_fd(), top.as_fd(), &opts.data)?;
+    if !opts.tmpcopyup {
+        return mounted_fd(root, dest, opts);
     }
-    Ok(top)
+    let top = reopen(root, dest)?;
+    // `target` still leads to the directory below the new tmpfs.
+    crate::init::rootfs::copyup::copy_up(target.as_fd(), top.as_fd(), &opts.data)?;
+    Ok(opts.act_on_mount().then_some(top))
 }
