@@ -410,11 +410,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 /// the write. Readers see the old file or the new one either way.
 fn put_in_place(tmp: &Path, path: &Path) -> std::io::Result<()> {
     match crate::support::sys::rename_exchange(tmp, path) {
-        Ok(()) => {
-            // The old content, now under the temporary name.
-            let _ = std::fs::remove_file(tmp);
-            Ok(())
-        }
+        // The old file, now under the temporary name.
+        Ok(()) => match std::fs::remove_file(tmp) {
+            // A directory was there (the swap takes any kind; rename would have refused
+            // with EISDIR): put it back and refuse as rename does.
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+                crate::support::sys::rename_exchange(tmp, path)?;
+                let _ = std::fs::remove_file(tmp);
+                Err(e)
+            }
+            _ => Ok(()),
+        },
         // Nothing to replace, or a filesystem without RENAME_EXCHANGE.
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINVAL)) => {
             std::fs::rename(tmp, path)
@@ -453,5 +459,22 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(content.unwrap(), b"second");
         assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn write_atomic_refuses_a_directory_and_leaves_it() {
+        let dir = std::env::temp_dir().join(format!("brig-write-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pid")).unwrap();
+        let err = write_atomic(&dir.join("pid"), b"1", 0o644).unwrap_err();
+        let still_dir = dir.join("pid").is_dir();
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(still_dir);
+        assert_eq!(names, ["pid"]);
     }
 }
