@@ -291,6 +291,27 @@ mod tests {
         assert!(err.contains("linux.namespaces[1].type"), "{err}");
     }
 
+    /// oci-spec checks the lists' shape with a regex (shims/regex: regex-lite, whose \d is
+    /// ASCII); brig's own parse of the list comes later (`validate_process`).
+    #[test]
+    fn exec_cpu_affinity_lists_are_checked_in_the_parse() {
+        let affinity = |list: &str| {
+            let json = format!(
+                r#"{{"ociVersion":"1.0.0","process":{{"cwd":"/","user":{{"uid":0,"gid":0}},"execCPUAffinity":{{"initial":"{list}"}}}}}}"#
+            );
+            parse(json.as_bytes()).map(drop).map_err(|e| e.to_string())
+        };
+        let good = affinity("0-3,7");
+        assert!(good.is_ok(), "{good:?}");
+        for bad in ["0-x", "1,", "\u{0663}"] {
+            let err = affinity(bad).unwrap_err();
+            assert!(
+                err.contains("process.execCPUAffinity.initial"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn truncated_json_is_an_error() {
         assert!(parse(br#"{"ociVersion":"1.0"#).is_err());
