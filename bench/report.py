@@ -258,7 +258,7 @@ def floor_section(w, rows, heading="## Against the floor"):
 
 def rss_attempts(w):
     """What was tried for peak RSS (issue #17), measured once; the figures are not rerun."""
-    w("\n## Peak RSS: what was tried (issue #17, measured 2026-12-02)\n\n")
+    w("\n## Peak RSS: what was tried (issue #17, measured 2026-12-02 and 03)\n\n")
     w("Each attempt was built as `make release` builds (static glibc and libseccomp, LTO, the\n"
       "symbol-order file) from the same tree and run interleaved with crun 1.8, 15 rounds,\n"
       "`/usr/bin/time -f %M` around `run` of `true` with this bench's bundle; medians in KiB.\n"
@@ -268,9 +268,8 @@ def rss_attempts(w):
     w("| attempt | what it changes | brig | crun | kept |\n|---|---|---:|---:|---|\n")
     for row in RSS_ATTEMPTS:
         w("| " + " | ".join(row) + " |\n")
-    w("\nLeft: the parent (still the larger process) holds about 1.4 MiB of text, 860 KiB of\n"
-      "read-only data (220 KiB of it the relocated read-only data every static-PIE start\n"
-      "writes), 156 KiB of heap and 76 KiB of stack. Its 11068 relocated words are mostly\n"
+    w("\nLeft (2026-12-03): of the 219 KiB of relocated read-only data every static-PIE start\n"
+      "writes, 84 KiB remain (4,917 relocated words, after regex's Unicode tables went): mostly\n"
       "pointers to string constants of LTO-internalised tables, format strings and panic\n"
       "locations; the lever for those (`-Z location-detail=none`) needs a nightly compiler.\n")
 
@@ -284,7 +283,14 @@ RSS_ATTEMPTS = [
      "every instance of a listed generic was linked first (1202 symbols, 1.6 MB of the 5.6 MB "
      "of text); with the hashes, 778 symbols (860 KB). Measured alone", "2684", "3356", "yes"),
     ("both", "the parent's resident text 3192 → 1464 KiB", "2428", "3356-3408", "yes"),
-    ("fewer relocated pointers", "looked at, not changed: see below", "—", "—", "no"),
+    ("hot list from call stacks (2026-12-03)", "build/hot-functions.sh also records with "
+     "DWARF call graphs, and every brig function on a sampled stack counts (530 of 726): the "
+     "brief ones that call into the kernel sat in 64 KiB windows of their own. `make bench` "
+     "at 8183442", "1988", "3312", "yes"),
+    ("fewer relocated pointers: regex-lite for oci-spec's regex (2026-12-03)", "shims/regex: "
+     "regex's Unicode tables, 135 KB of .data.rel.ro and 6,700 of the 11,640 relocations, "
+     "gone; binary 8.3 → 7.0 MB. The rest looked at, not changed: see below. `make bench` "
+     "at 2aaed00", "1612", "3364", "yes"),
     ("lazy command-line definition", "already so: `cli::command_for` builds only the "
      "subcommand run", "—", "—", "—"),
 ]
@@ -466,24 +472,24 @@ BOUNDS = {
     "floor's CPU is {floor} ms and 0.6 of crun's is {goal} ms, so the two goals ask about\n"
     "the same. Most of a `run` is kernel work every runtime does (namespaces, about 40\n"
     "mounts, the cgroup in nine hierarchies, exec and exit). Where brig's extra CPU goes,\n"
-    "from `perf record -g` of 60 runs each of brig and the floor on 2026-12-03 (per run,\n"
-    "sampling included: brig 6.9 ms, the floor 5.3), each kernel sample put under the\n"
-    "system call it was in:\n"
-    "- page faults, +0.49 ms: 249 against the floor's 115 (`perf stat`); 52 of the\n"
-    "  parent's are the static-PIE start-up writing its 11,600 relocations into 219 KiB of\n"
-    "  .data.rel.ro, the rest the heap, stack and code a larger program touches;\n"
-    "- user time, +0.43 ms: callgrind counts 613,000 instructions in brig's own process\n"
-    "  up to the spawn, 155,000 of them glibc applying the packed relocations bit by bit\n"
-    "  (an unpacked table would take fewer instructions, but its 273 KB would be in memory:\n"
-    "  packing saved 128 KiB of peak RSS), the rest clap, the config.json parse, mountinfo\n"
-    "  and malloc;\n"
-    "- the checks of every path it mounts on, about +0.45 ms: 48 openat2 with RESOLVE_IN_ROOT,\n"
-    "  their closes and a readlink pair per mount for the /proc rule, and the cgroup\n"
+    "from `perf record -g` of 60 runs each of brig and the floor on 2026-12-03, at 2aaed00\n"
+    "(per run, sampling included: brig 6.0 ms, the floor 5.2), each kernel sample put under\n"
+    "the system call it was in:\n"
+    "- user time, +0.27 ms: the config.json parse and checks, clap, the state's encode and\n"
+    "  parse, mountinfo, malloc. glibc's static start-up is paid by the floor as much: its\n"
+    "  cache detection by cpuid (which traps in this VM, about 0.14 ms a process) and the\n"
+    "  packed relocations (4,900 since oci-spec's regex became regex-lite, shims/regex:\n"
+    "  regex's Unicode tables were 6,700 of 11,640);\n"
+    "- the checks of every path it mounts on, about +0.3 ms: openat2 with RESOLVE_IN_ROOT,\n"
+    "  their closes, a readlink pair per mount for the /proc rule, and the cgroup\n"
     "  directories opened from the container's side;\n"
-    "- its state on this host's ext4 /run, +0.35 ms: the staging directory and its rename\n"
-    "  into place, the pid saved by a rename over state.json, the lock, and delete's\n"
-    "  unlinks (the usual /run is a tmpfs);\n"
-    "- the socket the parent and the init step each other through, +0.14 ms.\n"
+    "- its state on this host's ext4 /run, about +0.15 ms: the staging directory and its\n"
+    "  rename into place, state.json and the config copy, the pid saved by swapping a new\n"
+    "  state.json in (a rename over it made ext4 write the file out at once), the lock, and\n"
+    "  delete's unlinks (the usual /run is a tmpfs);\n"
+    "- the socket the parent and the init step each other through, +0.07 ms;\n"
+    "- page faults, +0.04 ms (+0.49 before the regex tables' relocations went and the hot\n"
+    "  list was taken from call stacks).\n"
     "The checks and the state are what runc's behaviour asks of brig; the rest is the price\n"
     "of a general program against one that handles only this bundle.",
 }
