@@ -551,3 +551,29 @@ fn delete_force_clears_an_id_whose_state_is_unreadable() {
         c.assert_clean();
     }
 }
+
+/// A container's directory with more in it than brig put there, or one of brig's names
+/// taken by a directory, is still removed whole by `delete`: brig unlinks its own files by
+/// name and falls back to removing everything.
+#[test]
+fn delete_removes_a_state_directory_with_strangers_in_it() {
+    for (name, plant) in [
+        ("extra-file", "leftover.tmp"),
+        ("config-is-a-directory", "config.json"),
+    ] {
+        let c = Ctx::new("rel-strangers");
+        create_it(&c);
+        let dir = c.root.join(&c.id);
+        let path = dir.join(plant);
+        if plant == "config.json" {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::create_dir_all(path.join("inside")).unwrap();
+        } else {
+            std::fs::write(&path, "x").unwrap();
+        }
+        let out = c.brig(&["delete", "--force", &c.id]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(!dir.exists(), "{name}: {} is still there", dir.display());
+        c.assert_clean();
+    }
+}

@@ -347,23 +347,24 @@ impl ContainerDir {
     }
 
     /// Remove the directory: brig's own files by name, state.json last (a delete killed
-    /// midway leaves a container that delete still knows), then anything else in it.
+    /// midway leaves a container that delete still knows), then the directory; when that
+    /// is not all there is (a temporary file of a killed brig, CRIU's work directory, or
+    /// one of those names not a plain file), everything in it.
     pub fn remove(self) -> Result<()> {
-        let gone = |r: std::io::Result<()>| match r {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
-        let removed = [EXEC_FIFO, CONFIG_FILE, STATE_FILE]
-            .into_iter()
-            .try_for_each(|name| gone(std::fs::remove_file(self.path.join(name))))
-            .and_then(|()| match std::fs::remove_dir(&self.path) {
-                // Not empty: a temporary file of a killed brig, CRIU's work directory.
-                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
-                    gone(std::fs::remove_dir_all(&self.path))
-                }
-                other => gone(other),
-            });
-        removed.map_err(|e| Error::os(format!("remove {}", self.path.display()), e))
+        let by_name = [EXEC_FIFO, CONFIG_FILE, STATE_FILE].iter().all(|name| {
+            match std::fs::remove_file(self.path.join(name)) {
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+                Ok(()) => true,
+            }
+        });
+        if by_name && std::fs::remove_dir(&self.path).is_ok() {
+            return Ok(());
+        }
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::os(format!("remove {}", self.path.display()), e)),
+        }
     }
 }
 
