@@ -93,10 +93,13 @@ fn open_given(path: &Path) -> Result<(std::fs::File, std::fs::Metadata)> {
     Ok((f, meta))
 }
 
-fn read_file(mut f: std::fs::File, len: u64, path: &Path) -> Result<Vec<u8>> {
+fn read_file(f: std::fs::File, len: u64, path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.read_to_end(&mut bytes)
+    // Sized from the caller's fstat; through `take`, which asks no size hint, as File's
+    // own read_to_end would fstat and lseek again for one.
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    f.take(u64::MAX)
+        .read_to_end(&mut bytes)
         .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
     Ok(bytes)
 }

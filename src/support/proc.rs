@@ -31,12 +31,15 @@ fn stat_after_name(pid: i32) -> Option<String> {
 }
 
 /// A kernel file (procfs, cgroupfs) read whole. The buffer starts at a page, so the usual
-/// small file takes one read; std's read_to_string stats the file first and then reads
-/// from 32 bytes up, doubling, as these files report a size of 0.
+/// small file takes one read; std's read_to_string reads from 32 bytes up, doubling, as
+/// these files report a size of 0. Read through `take`, which asks no size hint: File's
+/// own read_to_end would fstat and lseek for one first.
 pub fn read_text(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
     use std::io::Read;
     let mut buf = Vec::with_capacity(4096);
-    std::fs::File::open(path)?.read_to_end(&mut buf)?;
+    std::fs::File::open(path)?
+        .take(u64::MAX)
+        .read_to_end(&mut buf)?;
     String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
