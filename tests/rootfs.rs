@@ -301,6 +301,30 @@ fn mounting_over_proc_files_is_refused() {
     c.expect_create_error("under /proc");
 }
 
+/// The /proc rule follows symlinks: a destination spelled outside /proc that leads under
+/// it is judged where it lands. Checked against a broken brig: with
+/// `mounts::destination` taking the symlinked path as plain (no check where it lands),
+/// create succeeded and the test failed.
+#[test]
+fn a_destination_symlinked_under_proc_is_refused() {
+    for (name, mount) in [
+        (
+            "fs-proc-link-dir",
+            json!({"destination": "/pl/kernel", "type": "tmpfs", "source": "tmpfs"}),
+        ),
+        (
+            "fs-proc-link-file",
+            json!({"destination": "/pl/kernel/core_pattern", "type": "bind", "source": "/etc/hostname", "options": ["bind"]}),
+        ),
+    ] {
+        let mut c = Ctx::new(name);
+        let rootfs = c.private_rootfs();
+        std::os::unix::fs::symlink("/proc/sys", rootfs.join("pl")).unwrap();
+        c.config["mounts"].as_array_mut().unwrap().push(mount);
+        c.expect_create_error("under /proc");
+    }
+}
+
 /// A tmpfs mounted on the host for a test, lazily unmounted when dropped (also on failure).
 struct HostTmpfs(std::path::PathBuf);
 

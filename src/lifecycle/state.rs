@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -101,14 +101,22 @@ impl StateRoot {
     pub fn create(&self, id: &str, initial: &SavedState, config: &[u8]) -> Result<ContainerDir> {
         validate_id(id)?;
         let staging = self.dir.join(STAGING);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o711)
-            .create(&staging)
-            .ctx(|| format!("create state root {}", self.dir.display()))?;
-        sweep_staging(&staging);
         let tmp = staging.join(format!("{id}~{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
+        // Its entries are directories, so a link count of 2 says it has none: no debris
+        // to sweep, and no earlier process of our pid left `tmp` (reading it costs a
+        // journalled atime update on a disk /run).
+        match std::fs::metadata(&staging) {
+            Ok(st) if st.is_dir() && st.nlink() == 2 => {}
+            Ok(st) if st.is_dir() => {
+                sweep_staging(&staging);
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+            _ => std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o711)
+                .create(&staging)
+                .ctx(|| format!("create state root {}", self.dir.display()))?,
+        }
         std::fs::DirBuilder::new()
             .mode(0o711)
             .create(&tmp)

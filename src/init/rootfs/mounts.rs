@@ -15,7 +15,8 @@ use crate::support::error::{Context, Error, Result};
 use super::cgroupfs::mount_cgroup;
 use super::mountopts::{self, MountOptions};
 use super::resolve::{
-    create_file_in_root, fd_path, mkdir_all_in_root, open_in_root, remount, reopen,
+    create_file_in_root, create_file_in_root_plain, fd_path, mkdir_all_in_root,
+    mkdir_all_in_root_plain, open_in_root, remount, reopen,
 };
 use super::{Rootfs, NONE};
 
@@ -93,6 +94,33 @@ pub(super) fn check_real_destination(
     }
 }
 
+/// A mount's destination, made if missing (a directory, or a file when `file`). Resolved
+/// without a symlink, it is where it is spelled, which `check_proc_destination` judged;
+/// with one, it is followed inside the root and judged where it really is.
+fn destination(
+    fs: &Rootfs,
+    root: BorrowedFd,
+    dest: &Path,
+    kind: &str,
+    file: bool,
+) -> Result<OwnedFd> {
+    let plain = if file {
+        create_file_in_root_plain(root, dest)?
+    } else {
+        mkdir_all_in_root_plain(root, dest)?
+    };
+    if let Some(fd) = plain {
+        return Ok(fd);
+    }
+    let fd = if file {
+        create_file_in_root(root, dest)?
+    } else {
+        mkdir_all_in_root(root, dest)?
+    };
+    check_real_destination(fs, root, &fd, kind)?;
+    Ok(fd)
+}
+
 pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount) -> Result<()> {
     let opts = mountopts::parse(m.options().as_deref().unwrap_or_default()).map_err(Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
@@ -159,12 +187,8 @@ pub(super) fn bind_mount(
         None => std::fs::metadata(&source),
     }
     .ctx(|| format!("stat bind source {}", source.display()))?;
-    let target = if meta.is_dir() {
-        mkdir_all_in_root(root, m.destination())?
-    } else {
-        create_file_in_root(root, m.destination())?
-    };
-    check_real_destination(fs, root, &target, mount_kind(fs, m, opts, "bind"))?;
+    let kind = mount_kind(fs, m, opts, "bind");
+    let target = destination(fs, root, m.destination(), kind, !meta.is_dir())?;
     if let Some((_, tree)) = fs.idmapped.iter().find(|(i, _)| *i == index) {
         crate::support::sys::move_mount_fd(tree.as_fd(), target.as_fd())
             .ctx(|| format!("move the idmapped mount of {} into place", source.display()))?;
@@ -240,7 +264,7 @@ pub(super) fn mount_fs(
                     dest.display()
                 )))
             }
-            Err(nix::errno::Errno::ENOENT) => mkdir_all_in_root(root, dest)?,
+            Err(nix::errno::Errno::ENOENT) => destination(fs, root, dest, typ, false)?,
             Err(e) => {
                 return Err(Error::os(
                     format!("open {} in the rootfs", dest.display()),
@@ -249,9 +273,8 @@ pub(super) fn mount_fs(
             }
         }
     } else {
-        mkdir_all_in_root(root, dest)?
+        destination(fs, root, dest, typ, false)?
     };
-    check_real_destination(fs, root, &target, typ)?;
     let source = m
         .source()
         .as_ref()

@@ -53,8 +53,31 @@ pub fn open_in_root(
 /// mkdir -p inside the root; returns an O_PATH fd of the directory. A dangling symlink on
 /// the way is followed, inside the root, and its target created.
 pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    mkdir_all(root, path, ResolveFlag::empty())
+}
+
+/// A directory or file made and opened inside the root without following any symlink:
+/// None when a symlink is on the way (the caller then resolves it as usual). A path so
+/// resolved is where it is spelled, `..` clamped at the root as the kernel does.
+pub fn mkdir_all_in_root_plain(root: BorrowedFd, path: &Path) -> Result<Option<OwnedFd>> {
+    unless_symlink(mkdir_all(root, path, ResolveFlag::RESOLVE_NO_SYMLINKS))
+}
+
+pub fn create_file_in_root_plain(root: BorrowedFd, path: &Path) -> Result<Option<OwnedFd>> {
+    unless_symlink(create_file(root, path, ResolveFlag::RESOLVE_NO_SYMLINKS))
+}
+
+fn unless_symlink(made: Result<OwnedFd>) -> Result<Option<OwnedFd>> {
+    match made {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.errno() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn mkdir_all(root: BorrowedFd, path: &Path, resolve: ResolveFlag) -> Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
-    let open = |p: &Path| open_in_root(root, p, flags, ResolveFlag::empty());
+    let open = |p: &Path| open_in_root(root, p, flags, resolve);
     let comps: Vec<std::ffi::OsString> = relative(path)
         .components()
         .map(|c| c.as_os_str().to_owned())
@@ -117,6 +140,12 @@ pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
             Ok(()) => {}
             Err(nix::errno::Errno::EEXIST) => {
                 // Something is there that does not resolve: a dangling symlink.
+                if resolve.contains(ResolveFlag::RESOLVE_NO_SYMLINKS) {
+                    return Err(Error::os(
+                        format!("open {} in the rootfs", next.display()),
+                        nix::errno::Errno::ELOOP,
+                    ));
+                }
                 let target = nix::fcntl::readlinkat(cur.as_fd(), comp.as_os_str())
                     .ctx(|| format!("open {} in the rootfs", next.display()))?;
                 links += 1;
@@ -145,7 +174,14 @@ pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
                 ))
             }
         }
-        cur = open(&next).ctx(|| format!("open {} in the rootfs", next.display()))?;
+        // The directory just made, by its name in its parent: nothing to resolve.
+        cur = openat(
+            cur.as_fd(),
+            comp.as_os_str(),
+            flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ctx(|| format!("open {} in the rootfs", next.display()))?;
         sofar = next;
     }
     Ok(cur)
@@ -153,8 +189,12 @@ pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
 
 /// Make an empty file (a bind mount target) inside the root; returns an O_PATH fd.
 pub fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    create_file(root, path, ResolveFlag::empty())
+}
+
+fn create_file(root: BorrowedFd, path: &Path, resolve: ResolveFlag) -> Result<OwnedFd> {
     let rel = relative(path);
-    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new(".")))?;
+    let parent = mkdir_all(root, rel.parent().unwrap_or(Path::new(".")), resolve)?;
     let name = rel
         .file_name()
         .ok_or_else(|| Error::msg(format!("{} has no file name", path.display())))?;
@@ -172,7 +212,7 @@ pub fn create_file_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
             ))
         }
     }
-    open_in_root(root, &rel, OFlag::O_PATH, ResolveFlag::empty())
+    open_in_root(root, &rel, OFlag::O_PATH, resolve)
         .ctx(|| format!("open {} in the rootfs", rel.display()))
 }
 
