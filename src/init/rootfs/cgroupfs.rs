@@ -14,7 +14,7 @@ use crate::support::error::{Context, Error, Result};
 
 use super::mountopts::MountOptions;
 use super::mounts::mounted_fd;
-use super::resolve::{fd_path, mkdir_all_in_root, remount, reopen};
+use super::resolve::{mkdir_all_in_root, mount_target, remount, reopen};
 use super::{Rootfs, NONE};
 
 /// /sys/fs/cgroup inside the container. With a cgroup namespace the hierarchies are
@@ -33,7 +33,7 @@ pub(super) fn mount_cgroup(
         if cgns {
             mount(
                 Some("cgroup2"),
-                fd_path(&target).as_str(),
+                mount_target(&target).as_str(),
                 Some("cgroup2"),
                 flags,
                 NONE,
@@ -52,21 +52,24 @@ pub(super) fn mount_cgroup(
             };
             mount(
                 Some(&host),
-                fd_path(&target).as_str(),
+                mount_target(&target).as_str(),
                 NONE,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 NONE,
             )
             .ctx(|| format!("bind mount {}", host.display()))?;
             let top = reopen(root, dest)?;
-            remount(Path::new(&fd_path(&top)), opts.remount_flags() | forced)?;
+            remount(
+                Path::new(&mount_target(&top)),
+                opts.remount_flags() | forced,
+            )?;
         }
         return mounted_fd(root, dest, opts);
     }
     let writable = flags - MsFlags::MS_RDONLY;
     mount(
         Some("tmpfs"),
-        fd_path(&target).as_str(),
+        mount_target(&target).as_str(),
         Some("tmpfs"),
         writable,
         Some("mode=755"),
@@ -86,7 +89,7 @@ pub(super) fn mount_cgroup(
             };
             mount(
                 Some("cgroup"),
-                fd_path(&sub).as_str(),
+                mount_target(&sub).as_str(),
                 Some(fstype),
                 flags,
                 data,
@@ -95,7 +98,7 @@ pub(super) fn mount_cgroup(
         } else {
             mount(
                 Some(host_dir),
-                fd_path(&sub).as_str(),
+                mount_target(&sub).as_str(),
                 NONE,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 NONE,
@@ -103,7 +106,7 @@ pub(super) fn mount_cgroup(
             .ctx(|| format!("bind mount {}", host_dir.display()))?;
             let sub_top = open_subdir(&top, base)
                 .ctx(|| format!("reopen {} after mounting", dest.join(base).display()))?;
-            remount(Path::new(&fd_path(&sub_top)), opts.remount_flags())?;
+            remount(Path::new(&mount_target(&sub_top)), opts.remount_flags())?;
         }
         // Co-mounted controllers (cpu,cpuacct) also answer to each name, as on the host.
         let base = base.to_string_lossy();
@@ -117,7 +120,7 @@ pub(super) fn mount_cgroup(
         }
     }
     if flags.contains(MsFlags::MS_RDONLY) {
-        remount(Path::new(&fd_path(&top)), flags)?;
+        remount(Path::new(&mount_target(&top)), flags)?;
     }
     mounted_fd(root, dest, opts)
 }

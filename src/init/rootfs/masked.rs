@@ -10,7 +10,7 @@ use nix::sys::stat::{fstat, makedev, Mode, SFlag};
 
 use crate::support::error::{Context, Error, Result};
 
-use super::resolve::{fd_path, open_dir, open_in_root, reopen};
+use super::resolve::{fd_path, mount_target, open_dir, open_in_root, reopen};
 use super::NONE;
 
 /// The container's /proc, verified to be the root of a procfs and not a symlink
@@ -49,7 +49,7 @@ pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
         let res = if is_dir {
             mount(
                 Some("tmpfs"),
-                fd_path(&fd).as_str(),
+                mount_target(&fd).as_str(),
                 Some("tmpfs"),
                 MsFlags::MS_RDONLY,
                 NONE,
@@ -80,7 +80,7 @@ pub(super) fn readonly_paths(paths: &[String]) -> Result<()> {
         };
         mount(
             Some(fd_path(&fd).as_str()),
-            fd_path(&fd).as_str(),
+            mount_target(&fd).as_str(),
             NONE,
             MsFlags::MS_BIND | MsFlags::MS_REC,
             NONE,

@@ -179,7 +179,7 @@ fn readonly_tmpfs(spec: &Spec) -> Result<()> {
         }
         let top = resolve::reopen(root.as_fd(), m.destination())?;
         remount(
-            Path::new(&resolve::fd_path(&top)),
+            Path::new(&resolve::mount_target(&top)),
             opts.flags - MsFlags::MS_REMOUNT,
         )
         .map_err(|e| {

@@ -16,7 +16,7 @@ use super::cgroupfs::mount_cgroup;
 use super::mountopts::{self, MountOptions};
 use super::resolve::{
     create_file_in_root, create_file_in_root_plain, fd_path, mkdir_all_in_root,
-    mkdir_all_in_root_plain, open_in_root, remount, reopen,
+    mkdir_all_in_root_plain, mount_target, open_in_root, remount, reopen,
 };
 use super::{Rootfs, NONE};
 
@@ -137,7 +137,7 @@ pub(super) fn mount_entry(fs: &Rootfs, root: BorrowedFd, index: usize, m: &Mount
         return Ok(());
     };
     for p in &opts.propagation {
-        mount(NONE, fd_path(&target).as_str(), NONE, *p, NONE)
+        mount(NONE, mount_target(&target).as_str(), NONE, *p, NONE)
             .ctx(|| format!("set propagation {p:?}"))?;
     }
     if opts.attr_set != 0 || opts.attr_clr != 0 {
@@ -199,7 +199,7 @@ pub(super) fn bind_mount(
         let rec = opts.flags & MsFlags::MS_REC;
         mount(
             Some(&source),
-            fd_path(&target).as_str(),
+            mount_target(&target).as_str(),
             NONE,
             MsFlags::MS_BIND | rec,
             NONE,
@@ -211,7 +211,7 @@ pub(super) fn bind_mount(
         return mounted_fd(root, m.destination(), opts);
     }
     let top = reopen(root, m.destination())?;
-    remount(Path::new(&fd_path(&top)), flags)?;
+    remount(Path::new(&mount_target(&top)), flags)?;
     Ok(opts.act_on_mount().then_some(top))
 }
 
@@ -297,7 +297,7 @@ pub(super) fn mount_fs(
     }
     let res = mount(
         Some(source.as_str()),
-        fd_path(&target).as_str(),
+        mount_target(&target).as_str(),
         Some(typ),
         flags,
         data.as_deref(),
@@ -314,7 +314,7 @@ pub(super) fn mount_fs(
             };
             mount(
                 Some(host),
-                fd_path(&target).as_str(),
+                mount_target(&target).as_str(),
                 NONE,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 NONE,
@@ -323,7 +323,7 @@ pub(super) fn mount_fs(
             let top = reopen(root, dest)?;
             let f = opts.remount_flags();
             if !f.is_empty() {
-                remount(Path::new(&fd_path(&top)), f)?;
+                remount(Path::new(&mount_target(&top)), f)?;
             }
         }
         Err(e) => {

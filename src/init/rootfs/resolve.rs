@@ -221,6 +221,18 @@ pub(super) fn fd_path(fd: &OwnedFd) -> String {
     format!("/proc/self/fd/{}", fd.as_raw_fd())
 }
 
+/// The target path mount(2) is given for an fd's file: a directory is entered (fchdir)
+/// and named ".", which mount resolves without a lookup; anything else goes by its
+/// magic link, a walk through procfs. Either reaches exactly the fd's file
+/// (CVE-2021-30465). Leaves the working directory there: the init's next move is
+/// absolute (pivot_root's fchdir, or chdir to the rootfs without it).
+pub(super) fn mount_target(fd: &OwnedFd) -> String {
+    match nix::unistd::fchdir(fd) {
+        Ok(()) => ".".into(),
+        Err(_) => fd_path(fd),
+    }
+}
+
 /// After mounting on a path, an fd of the path (followed through the new mount).
 pub(super) fn reopen(root: BorrowedFd, dest: &Path) -> Result<OwnedFd> {
     open_in_root(root, dest, OFlag::O_PATH, ResolveFlag::empty())
