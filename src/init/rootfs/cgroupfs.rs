@@ -5,7 +5,6 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use nix::fcntl::{openat, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{mkdirat, Mode};
 use nix::unistd::symlinkat;
@@ -76,37 +75,33 @@ pub(super) fn mount_cgroup(
     )
     .ctx(|| "mount the tmpfs for cgroup hierarchies")?;
     let top = reopen(root, dest)?;
+    // From here each hierarchy's directory is named relative to the tmpfs, the working
+    // directory: mount(2) needs no fd of it, nor a walk from the rootfs.
+    nix::unistd::fchdir(&top).ctx(|| format!("chdir into {}", dest.display()))?;
     for (name, host_dir) in &fs.cgroup.dirs {
         let Some(base) = fs.cgroup.mounts.get(name).and_then(|m| m.file_name()) else {
             continue;
         };
-        let sub = subdir(&top, dest, base)?;
+        subdir(&top, dest, base)?;
         if cgns {
             let (fstype, data) = if name == "unified" {
                 ("cgroup2", None)
             } else {
                 ("cgroup", Some(name.as_str()))
             };
-            mount(
-                Some("cgroup"),
-                mount_target(&sub).as_str(),
-                Some(fstype),
-                flags,
-                data,
-            )
-            .ctx(|| format!("mount cgroup hierarchy {name}"))?;
+            mount(Some("cgroup"), base, Some(fstype), flags, data)
+                .ctx(|| format!("mount cgroup hierarchy {name}"))?;
         } else {
             mount(
                 Some(host_dir),
-                mount_target(&sub).as_str(),
+                base,
                 NONE,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 NONE,
             )
             .ctx(|| format!("bind mount {}", host_dir.display()))?;
-            let sub_top = open_subdir(&top, base)
-                .ctx(|| format!("reopen {} after mounting", dest.join(base).display()))?;
-            remount(Path::new(&mount_target(&sub_top)), opts.remount_flags())?;
+            // The name now leads into the bind mount, whose flags the remount sets.
+            remount(Path::new(base), opts.remount_flags())?;
         }
         // Co-mounted controllers (cpu,cpuacct) also answer to each name, as on the host.
         let base = base.to_string_lossy();
@@ -125,30 +120,16 @@ pub(super) fn mount_cgroup(
     mounted_fd(root, dest, opts)
 }
 
-/// A hierarchy's directory on the tmpfs just mounted at the cgroup mount's destination:
-/// made and opened from the tmpfs's fd, one component each, without the walk from the
-/// rootfs. Nothing but brig has written to the tmpfs, so it holds no symlink to resolve.
-/// A name made already (a co-mounted pair listed twice) is opened again, as before.
-/// `dest` (the tmpfs's path) is for the error messages.
-fn subdir(top: &OwnedFd, dest: &Path, name: &OsStr) -> Result<OwnedFd> {
-    let path = || dest.join(name);
+/// A hierarchy's directory on the tmpfs just mounted at the cgroup mount's destination,
+/// made from the tmpfs's fd. Nothing but brig has written to the tmpfs, so its names hold
+/// no symlink to resolve. A name made already (a co-mounted pair listed twice) is used
+/// again, as before. `dest` (the tmpfs's path) is for the error messages.
+fn subdir(top: &OwnedFd, dest: &Path, name: &OsStr) -> Result<()> {
     match mkdirat(top.as_fd(), name, Mode::from_bits_truncate(0o755)) {
-        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
-        Err(e) => {
-            return Err(Error::os(
-                format!("mkdir {} in the rootfs", path().display()),
-                e,
-            ))
-        }
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Error::os(
+            format!("mkdir {} in the rootfs", dest.join(name).display()),
+            e,
+        )),
     }
-    open_subdir(top, name).ctx(|| format!("open {} in the rootfs", path().display()))
-}
-
-fn open_subdir(top: &OwnedFd, name: &OsStr) -> nix::Result<OwnedFd> {
-    openat(
-        top.as_fd(),
-        name,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
 }
