@@ -514,12 +514,16 @@ fn cgroupfs_from_paths(paths: &CgroupPaths) -> Box<dyn CgroupManager> {
     }
 }
 
-/// A pure cgroup v2 host has cgroup2 mounted at /sys/fs/cgroup itself.
+/// A pure cgroup v2 host has cgroup2 mounted at /sys/fs/cgroup itself (asked once a
+/// command: the config check and the manager both want it).
 fn is_unified() -> bool {
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-    nix::sys::statfs::statfs(CGROUP_ROOT)
-        .map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC)
-        .unwrap_or(false)
+    static UNIFIED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *UNIFIED.get_or_init(|| {
+        nix::sys::statfs::statfs(CGROUP_ROOT)
+            .map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC)
+            .unwrap_or(false)
+    })
 }
 
 /// Check what can be judged from the config alone: hugepage size strings, `unified` key
