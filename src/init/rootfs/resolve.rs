@@ -326,4 +326,34 @@ mod tests {
         symlink("/real", s.root().join("alias")).unwrap();
         assert_eq!(mkdir_all(&s, "/alias/d/e"), s.root().join("real/d/e"));
     }
+
+    /// The plain resolution (mounts::destination's first try) says None for any symlink
+    /// on the way, whole or dangling, and makes nothing then; a path without one is made.
+    #[test]
+    fn plain_resolution_refuses_every_symlink_and_makes_nothing_then() {
+        let s = Scratch::new("plain-only");
+        let root = open_dir(&s.root()).unwrap();
+        let plain = |p: &str| mkdir_all_in_root_plain(root.as_fd(), Path::new(p)).unwrap();
+        let file = |p: &str| create_file_in_root_plain(root.as_fd(), Path::new(p)).unwrap();
+        let fd = plain("/a/../b/c").expect("no symlink on the way");
+        assert_eq!(
+            std::fs::read_link(fd_path(&fd)).unwrap(),
+            s.root().join("b/c")
+        );
+        std::fs::create_dir_all(s.root().join("real")).unwrap();
+        symlink("/real", s.root().join("alias")).unwrap();
+        symlink("/nowhere", s.root().join("dangling")).unwrap();
+        for p in ["/alias/x", "/alias", "/dangling/y", "/dangling"] {
+            assert!(plain(p).is_none(), "{p}");
+        }
+        assert!(file("/alias/f").is_none());
+        assert!(file("/dangling").is_none());
+        assert!(!s.root().join("real/x").exists() && !s.root().join("real/f").exists());
+        assert!(!s.root().join("nowhere").exists());
+        let f = file("/b/c/f").expect("no symlink on the way");
+        assert_eq!(
+            std::fs::read_link(fd_path(&f)).unwrap(),
+            s.root().join("b/c/f")
+        );
+    }
 }
