@@ -1,8 +1,9 @@
 //! Paths from config.json resolved inside the rootfs, never out of it: openat2 with
 //! RESOLVE_IN_ROOT (a symlink, even a dangling one, is followed inside the root), mkdir -p
-//! that follows dangling symlinks inside the root, and the /proc/self/fd magic links
-//! through which mount(2) reaches the resulting fds (CVE-2021-30465, CVE-2024-45310); and
-//! the bind-remount every kind of mount uses to change its flags.
+//! that follows dangling symlinks inside the root (or, for a mount's first try, follows
+//! none), and the path through which mount(2) reaches the resulting fds: `.` after fchdir
+//! to a directory, the /proc/self/fd magic link for a file (CVE-2021-30465,
+//! CVE-2024-45310); and the bind-remount every kind of mount uses to change its flags.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
