@@ -115,7 +115,8 @@ pub(super) fn mount_cgroup(
         }
     }
     if flags.contains(MsFlags::MS_RDONLY) {
-        remount(Path::new(&mount_target(&top)), flags)?;
+        // The working directory is still the tmpfs's root.
+        remount(Path::new("."), flags)?;
     }
     mounted_fd(root, dest, opts)
 }

@@ -15,8 +15,8 @@ use crate::support::error::{Context, Error, Result};
 use super::cgroupfs::mount_cgroup;
 use super::mountopts::{self, MountOptions};
 use super::resolve::{
-    create_file_in_root, create_file_in_root_plain, fd_path, mkdir_all_in_root,
-    mkdir_all_in_root_plain, mount_target, open_in_root, remount, reopen,
+    create_file_in_root, fd_path, make_in_root_plain, mkdir_all_in_root, mount_target,
+    open_in_root, remount, reopen,
 };
 use super::{Rootfs, NONE};
 
@@ -104,12 +104,7 @@ fn destination(
     kind: &str,
     file: bool,
 ) -> Result<OwnedFd> {
-    let plain = if file {
-        create_file_in_root_plain(root, dest)?
-    } else {
-        mkdir_all_in_root_plain(root, dest)?
-    };
-    if let Some(fd) = plain {
+    if let Some(fd) = make_in_root_plain(root, dest, file)? {
         return Ok(fd);
     }
     let fd = if file {

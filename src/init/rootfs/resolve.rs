@@ -57,18 +57,17 @@ pub fn mkdir_all_in_root(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     mkdir_all(root, path, ResolveFlag::empty())
 }
 
-/// A directory or file made and opened inside the root without following any symlink:
-/// None when a symlink is on the way (the caller then resolves it as usual). A path so
-/// resolved is where it is spelled, `..` clamped at the root as the kernel does.
-pub fn mkdir_all_in_root_plain(root: BorrowedFd, path: &Path) -> Result<Option<OwnedFd>> {
-    unless_symlink(mkdir_all(root, path, ResolveFlag::RESOLVE_NO_SYMLINKS))
-}
-
-pub fn create_file_in_root_plain(root: BorrowedFd, path: &Path) -> Result<Option<OwnedFd>> {
-    unless_symlink(create_file(root, path, ResolveFlag::RESOLVE_NO_SYMLINKS))
-}
-
-fn unless_symlink(made: Result<OwnedFd>) -> Result<Option<OwnedFd>> {
+/// A directory (or, when `file`, an empty file) made and opened inside the root without
+/// following any symlink: None when a symlink is on the way (the caller then resolves it
+/// as usual). A path so resolved is where it is spelled, `..` clamped at the root as the
+/// kernel does.
+pub fn make_in_root_plain(root: BorrowedFd, path: &Path, file: bool) -> Result<Option<OwnedFd>> {
+    let plain = ResolveFlag::RESOLVE_NO_SYMLINKS;
+    let made = if file {
+        create_file(root, path, plain)
+    } else {
+        mkdir_all(root, path, plain)
+    };
     match made {
         Ok(fd) => Ok(Some(fd)),
         Err(e) if e.errno() == Some(libc::ELOOP) => Ok(None),
@@ -334,8 +333,8 @@ mod tests {
     fn plain_resolution_refuses_every_symlink_and_makes_nothing_then() {
         let s = Scratch::new("plain-only");
         let root = open_dir(&s.root()).unwrap();
-        let plain = |p: &str| mkdir_all_in_root_plain(root.as_fd(), Path::new(p)).unwrap();
-        let file = |p: &str| create_file_in_root_plain(root.as_fd(), Path::new(p)).unwrap();
+        let plain = |p: &str| make_in_root_plain(root.as_fd(), Path::new(p), false).unwrap();
+        let file = |p: &str| make_in_root_plain(root.as_fd(), Path::new(p), true).unwrap();
         let fd = plain("/a/../b/c").expect("no symlink on the way");
         assert_eq!(
             std::fs::read_link(fd_path(&fd)).unwrap(),
