@@ -14,6 +14,9 @@ use crate::support::error::{Error, Result};
 
 pub struct Manager {
     paths: CgroupPaths,
+    /// The directory as `create` opened it to attach the device filter, kept for
+    /// `birth_cgroup` (one open of it, not two).
+    opened: std::sync::Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 const KEY: &str = "unified";
@@ -35,11 +38,15 @@ impl Manager {
                 mounts,
                 ..CgroupPaths::default()
             },
+            opened: std::sync::Mutex::new(None),
         })
     }
 
     pub fn from_paths(paths: CgroupPaths) -> Manager {
-        Manager { paths }
+        Manager {
+            paths,
+            opened: std::sync::Mutex::new(None),
+        }
     }
 
     /// The container's directory; rootless, a container may have none.
@@ -109,23 +116,35 @@ pub(super) fn check(r: &LinuxResources) -> Result<()> {
     Ok(())
 }
 
+/// The cgroup directory as the device filter's attach and clone3's CLONE_INTO_CGROUP
+/// take it.
+fn open_dir(dir: &Path) -> nix::Result<std::os::fd::OwnedFd> {
+    nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+}
+
 /// The v2 device filter: the spec's rules then runc's defaults, as an eBPF program
 /// (`devices::bpf_program`) loaded and attached to the cgroup directory `dir`.
+/// Returns the cgroup directory, opened to attach to.
 pub(super) fn attach_device_filter(
     dir: &Path,
     spec_rules: &[oci_spec::runtime::LinuxDeviceCgroup],
-) -> Result<()> {
+) -> Result<std::os::fd::OwnedFd> {
     let field = "linux.resources.devices";
     let prog = super::devices::bpf_program(&super::devices::rules(spec_rules));
     let prog =
         crate::support::sys::bpf_load_cgroup_device(&super::devices::encode(&prog), c"Apache-2.0")
             .map_err(|e| Error::os(format!("{field}: load the eBPF device filter"), e))?;
-    let cgroup = std::fs::File::open(dir)
-        .map_err(|e| Error::os(format!("{field}: open {}", dir.display()), e))?;
+    let cgroup =
+        open_dir(dir).map_err(|e| Error::os(format!("{field}: open {}", dir.display()), e))?;
     crate::support::sys::bpf_attach_cgroup_device(
         std::os::fd::AsFd::as_fd(&cgroup),
         std::os::fd::AsFd::as_fd(&prog),
     )
+    .map(|()| cgroup)
     .map_err(|e| {
         Error::os(
             format!(
@@ -407,8 +426,9 @@ impl CgroupManager for Manager {
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default();
         match attach_device_filter(dir, spec_rules) {
+            Ok(fd) => *self.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(fd),
             Err(_) if self.paths.rootless && !crate::support::proc::privileged() => {}
-            other => other?,
+            Err(e) => return Err(e),
         }
         if let Some(r) = resources {
             apply_limits(Path::new(super::CGROUP_ROOT), dir, r)?;
@@ -438,14 +458,8 @@ impl CgroupManager for Manager {
     }
 
     fn birth_cgroup(&self) -> Option<std::os::fd::OwnedFd> {
-        nix::fcntl::open(
-            self.dir().ok()?,
-            nix::fcntl::OFlag::O_RDONLY
-                | nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .ok()
+        let opened = self.opened.lock().unwrap_or_else(|e| e.into_inner()).take();
+        opened.or_else(|| open_dir(self.dir().ok()?).ok())
     }
 
     fn pids(&self) -> Result<Vec<i32>> {

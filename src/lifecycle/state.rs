@@ -152,6 +152,24 @@ impl StateRoot {
 
     /// Open and lock an existing container's directory.
     pub fn open(&self, id: &str) -> Result<ContainerDir> {
+        let dir = self.lock(id)?;
+        // A delete may have removed the directory while we waited for the lock.
+        if !dir.path.join(STATE_FILE).exists() {
+            return Err(Error::NoSuchContainer);
+        }
+        Ok(dir)
+    }
+
+    /// Load a container for a command that changes it (its directory stays locked while
+    /// the `ContainerDir` lives). A state.json a delete removed while we waited for the
+    /// lock reads as no such container.
+    pub fn open_container(&self, id: &str) -> Result<(ContainerDir, SavedState)> {
+        let dir = self.lock(id)?;
+        let state = dir.load()?;
+        Ok((dir, state))
+    }
+
+    fn lock(&self, id: &str) -> Result<ContainerDir> {
         validate_id(id).map_err(|_| Error::NoSuchContainer)?;
         let path = self.dir.join(id);
         let lock = match lock_dir(&path) {
@@ -159,19 +177,7 @@ impl StateRoot {
             Err(e) if e.errno() == Some(libc::ENOENT) => return Err(Error::NoSuchContainer),
             Err(e) => return Err(e),
         };
-        // A delete may have removed the directory while we waited for the lock.
-        if !path.join(STATE_FILE).exists() {
-            return Err(Error::NoSuchContainer);
-        }
         Ok(ContainerDir { path, _lock: lock })
-    }
-
-    /// Load a container for a command that changes it (its directory stays locked while
-    /// the `ContainerDir` lives).
-    pub fn open_container(&self, id: &str) -> Result<(ContainerDir, SavedState)> {
-        let dir = self.open(id)?;
-        let state = dir.load()?;
-        Ok((dir, state))
     }
 
     /// The saved state of a container, read without taking its lock (state.json is only

@@ -27,7 +27,8 @@ pub struct Host {
 }
 
 impl Host {
-    /// Looked up once per process: validation, mounts and exec labels all ask.
+    /// Looked up once per process, and only when a profile or label is asked for:
+    /// validation, mounts and exec labels all ask.
     pub fn detect() -> Host {
         static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
         *HOST.get_or_init(|| Host {
@@ -95,13 +96,18 @@ pub fn selinux_write(host: Host, field: &'static str, label: Option<&str>) -> Op
 /// Validation at create/exec time: an AppArmor profile on a host without AppArmor is an
 /// error naming `field`.
 pub fn check_apparmor(field: &'static str, profile: Option<&str>) -> Result<()> {
+    if non_empty(profile).is_none() {
+        return Ok(());
+    }
     apparmor_write(Host::detect(), field, profile).map(drop)
 }
 
 /// Validation at create/exec time: an SELinux label is always accepted (ignored, with a
 /// debug line, where SELinux is off).
 pub fn check_selinux(field: &'static str, label: Option<&str>) -> Result<()> {
-    selinux_write(Host::detect(), field, label);
+    if non_empty(label).is_some() {
+        selinux_write(Host::detect(), field, label);
+    }
     Ok(())
 }
 
@@ -124,6 +130,11 @@ pub fn exec_writes(host: Host, process: &oci_spec::runtime::Process) -> Result<V
 /// Apply the process's labels for its execve: in the init, before the user switch and
 /// seccomp. Nothing is opened when nothing is asked.
 pub fn apply_exec_labels(process: &oci_spec::runtime::Process) -> Result<()> {
+    if non_empty(process.apparmor_profile().as_deref()).is_none()
+        && non_empty(process.selinux_label().as_deref()).is_none()
+    {
+        return Ok(());
+    }
     let writes = exec_writes(Host::detect(), process)?;
     if writes.is_empty() {
         return Ok(());

@@ -560,6 +560,20 @@ pub fn open_tree_clone(path: &CStr, recursive: bool) -> io::Result<OwnedFd> {
     check(ret).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// open_tree(2) with OPEN_TREE_CLONE of what the O_PATH fd `at` names: a detached copy
+/// of the mount there (the whole tree below it too with `recursive`), close-on-exec.
+pub fn open_tree_clone_fd(at: BorrowedFd, recursive: bool) -> io::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let mut flags = OPEN_TREE_CLONE | (libc::O_CLOEXEC | libc::AT_EMPTY_PATH) as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: the path is a static empty C string; the fd is borrowed for the call.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, at.as_raw_fd(), c"".as_ptr(), flags) };
+    // SAFETY: on success open_tree returned a new fd that nothing else owns.
+    check(ret).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE]) with MOUNT_ATTR_IDMAP: the
 /// detached mount `fd` shows owners through the id maps of the user namespace `userns`.
 pub fn mount_setattr_idmap(fd: BorrowedFd, userns: BorrowedFd, recursive: bool) -> io::Result<()> {

@@ -10,7 +10,7 @@ use nix::sys::stat::{fstat, makedev, Mode, SFlag};
 
 use crate::support::error::{Context, Error, Result};
 
-use super::resolve::{fd_path, mount_target, open_dir, open_in_root, reopen};
+use super::resolve::{fd_path, mount_target, open_dir, open_in_root};
 use super::NONE;
 
 /// The container's /proc, verified to be the root of a procfs and not a symlink
@@ -22,7 +22,7 @@ pub(super) fn verified_proc() -> Result<crate::support::procfs::ProcRoot> {
 
 /// Hide paths: directories under an empty read-only tmpfs, files under /dev/null — a
 /// /dev/null verified to be the real null device (CVE-2025-31133).
-pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
+pub(super) fn mask_paths(root: &LazyRoot, paths: &[String]) -> Result<()> {
     if paths.is_empty() {
         return Ok(());
     }
@@ -39,9 +39,8 @@ pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
     {
         return Err(Error::msg("/dev/null in the container is not the null device (char 1:3); refusing to mask with it"));
     }
-    let root = open_dir(Path::new("/"))?;
     for p in paths {
-        let Some(fd) = open_listed(root.as_fd(), p, "masked")? else {
+        let Some(fd) = open_listed(root.get()?, p, "masked")? else {
             continue;
         };
         let is_dir = fstat(&fd)
@@ -68,33 +67,36 @@ pub(super) fn mask_paths(paths: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Make paths read-only, submounts included.
-pub(super) fn readonly_paths(paths: &[String]) -> Result<()> {
-    if paths.is_empty() {
-        return Ok(());
-    }
-    let root = open_dir(Path::new("/"))?;
+/// Make paths read-only, submounts included: a detached copy of each path's mount tree is
+/// made read-only, then put over the path (it is never seen writable there).
+pub(super) fn readonly_paths(root: &LazyRoot, paths: &[String]) -> Result<()> {
+    use crate::support::sys::{
+        mount_attr, mount_setattr_recursive, move_mount_fd, open_tree_clone_fd,
+    };
     for p in paths {
-        let Some(fd) = open_listed(root.as_fd(), p, "read-only")? else {
+        let Some(fd) = open_listed(root.get()?, p, "read-only")? else {
             continue;
         };
-        mount(
-            Some(fd_path(&fd).as_str()),
-            mount_target(&fd).as_str(),
-            NONE,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            NONE,
-        )
-        .ctx(|| format!("bind {p} onto itself"))?;
-        let top = reopen(root.as_fd(), Path::new(p))?;
-        crate::support::sys::mount_setattr_recursive(
-            top.as_fd(),
-            crate::support::sys::mount_attr::RDONLY,
-            0,
-        )
-        .ctx(|| format!("make {p} read-only"))?;
+        let tree = open_tree_clone_fd(fd.as_fd(), true).ctx(|| format!("copy the mount at {p}"))?;
+        mount_setattr_recursive(tree.as_fd(), mount_attr::RDONLY, 0)
+            .ctx(|| format!("make {p} read-only"))?;
+        move_mount_fd(tree.as_fd(), fd.as_fd()).ctx(|| format!("bind {p} onto itself"))?;
     }
     Ok(())
+}
+
+/// The container's "/", opened when first asked for.
+#[derive(Default)]
+pub(super) struct LazyRoot(std::cell::OnceCell<OwnedFd>);
+
+impl LazyRoot {
+    pub(super) fn get(&self) -> Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.0.get() {
+            return Ok(fd.as_fd());
+        }
+        let fd = open_dir(Path::new("/"))?;
+        Ok(self.0.get_or_init(|| fd).as_fd())
+    }
 }
 
 /// A listed path, opened inside the root without following a final symlink; None when the

@@ -152,10 +152,11 @@ pub fn enter_root(fs: &Rootfs) -> Result<()> {
 /// After sysctls are written: read-only tmpfs mounts, read-only and masked paths, then a
 /// read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
-    readonly_tmpfs(spec)?;
+    let root = masked::LazyRoot::default();
+    readonly_tmpfs(&root, spec)?;
     if let Some(linux) = spec.linux() {
-        readonly_paths(linux.readonly_paths().as_deref().unwrap_or_default())?;
-        mask_paths(linux.masked_paths().as_deref().unwrap_or_default())?;
+        readonly_paths(&root, linux.readonly_paths().as_deref().unwrap_or_default())?;
+        mask_paths(&root, linux.masked_paths().as_deref().unwrap_or_default())?;
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         remount(Path::new("/"), MsFlags::MS_RDONLY)
@@ -166,8 +167,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
 
 /// The tmpfs mounts asked read-only (a read-only /dev among them) were mounted writable so
 /// that what goes under them could be made; now they are remounted read-only.
-fn readonly_tmpfs(spec: &Spec) -> Result<()> {
-    let root = open_dir(Path::new("/"))?;
+fn readonly_tmpfs(root: &masked::LazyRoot, spec: &Spec) -> Result<()> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let opts = mountopts::parse(m.options().as_deref().unwrap_or_default())
             .map_err(crate::support::error::Error::msg)?;
@@ -177,7 +177,7 @@ fn readonly_tmpfs(spec: &Spec) -> Result<()> {
         {
             continue;
         }
-        let top = resolve::reopen(root.as_fd(), m.destination())?;
+        let top = resolve::reopen(root.get()?, m.destination())?;
         remount(
             Path::new(&resolve::mount_target(&top)),
             opts.flags - MsFlags::MS_REMOUNT,

@@ -15,15 +15,17 @@ use super::{mountopts, NONE};
 
 /// pivot_root(".", ".") and detach the old root, which stays stacked underneath.
 pub(super) fn pivot_root(rootfs: &Path) -> Result<()> {
+    // O_PATH: fchdir is all they are for, so no filesystem's open (a network one's round
+    // trip) runs for them.
     let old = nix::fcntl::open(
         "/",
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .ctx(|| "open /")?;
     let new = nix::fcntl::open(
         rootfs,
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
     .ctx(|| "open the rootfs")?;
