@@ -363,15 +363,24 @@ impl ContainerDir {
     /// Remove the directory: brig's own files by name, state.json last (a delete killed
     /// midway leaves a container that delete still knows), then the directory; when that
     /// is not all there is (a temporary file of a killed brig, CRIU's work directory, or
-    /// one of those names not a plain file), everything in it.
+    /// one of those names not a plain file), everything in it. The exec fifo is there
+    /// only between create and start, so it is looked for only when the directory is
+    /// not empty without it (a delete killed then leaves a directory without state.json,
+    /// which `remove_debris` takes).
     pub fn remove(self) -> Result<()> {
-        let by_name = [EXEC_FIFO, CONFIG_FILE, STATE_FILE].iter().all(|name| {
+        let by_name = [CONFIG_FILE, STATE_FILE].iter().all(|name| {
             match std::fs::remove_file(self.path.join(name)) {
                 Err(e) => e.kind() == std::io::ErrorKind::NotFound,
                 Ok(()) => true,
             }
         });
         if by_name && std::fs::remove_dir(&self.path).is_ok() {
+            return Ok(());
+        }
+        if by_name
+            && std::fs::remove_file(self.path.join(EXEC_FIFO)).is_ok()
+            && std::fs::remove_dir(&self.path).is_ok()
+        {
             return Ok(());
         }
         match std::fs::remove_dir_all(&self.path) {

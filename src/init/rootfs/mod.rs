@@ -117,6 +117,10 @@ pub fn mount_all(fs: &Rootfs) -> Result<()> {
         .as_ref()
         .map(|p| p.cwd().clone())
         .unwrap_or_default();
+    if resolve::relative(&cwd) == Path::new(".") {
+        // The root itself: there already.
+        return Ok(());
+    }
     match mkdir_all_in_root(root.as_fd(), &cwd) {
         // Through a magic link (/proc/self/fd/N): nothing is created there; `init::check_cwd`
         // judges where chdir lands.
