@@ -289,3 +289,37 @@ fn the_memory_policy_is_set_before_the_process_runs() {
     c.config["linux"]["memoryPolicy"] = json!({"mode": "MPOL_LOCAL", "nodes": "0"});
     c.expect_create_error("linux.memoryPolicy: MPOL_LOCAL takes no nodes");
 }
+
+/// Signals brig's caller ignores reach the container's process at their defaults, and none
+/// is blocked: an ignored disposition and the mask survive execve, and `run` blocks the
+/// signals it forwards. The init resets only what /proc/self/status lists, so this is
+/// what tells a missed reset.
+#[test]
+fn signals_the_caller_ignores_reach_the_process_at_their_defaults() {
+    use std::os::unix::process::CommandExt;
+    let mut c = Ctx::new("proc-sigdfl");
+    c.set_args(&["probe", "--try-read", "/proc/self/status"]);
+    let mut cmd = c.run_cmd();
+    // SAFETY: signal(2) is async-signal-safe, and only changes this child's dispositions.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "brig run: {}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = r["readable"]["/proc/self/status"]["content"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no status read: {r}"));
+    let mask = |key: &str| {
+        let line = status.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        u64::from_str_radix(line.trim(), 16).unwrap()
+    };
+    let (hup, usr1) = (1 << (libc::SIGHUP - 1), 1 << (libc::SIGUSR1 - 1));
+    assert_eq!(mask("SigIgn:") & (hup | usr1), 0, "{status}");
+    assert_eq!(mask("SigBlk:"), 0, "{status}");
+    c.assert_clean();
+}

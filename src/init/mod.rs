@@ -333,11 +333,16 @@ fn run_create_hooks(cfg: &InitConfig, parent: &dyn Parent) -> Result<Option<Stri
 }
 
 /// The process starts with no blocked signals and default dispositions: `run` blocks the
-/// signals it forwards, and Rust ignores SIGPIPE; both would survive execve.
+/// signals it forwards, and an ignored signal (from brig's caller, or brig's own SIGPIPE)
+/// would survive execve. Only the signals /proc/self/status lists as ignored or caught are
+/// reset (one read, not a sigaction for each of 29); all of them if it cannot be read.
 fn reset_signals() -> Result<()> {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+    let changed = crate::support::proc::ignored_or_caught_signals().unwrap_or(u64::MAX);
     for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
-        crate::support::sys::default_disposition(sig).ctx(|| format!("reset {sig}"))?;
+        if changed & (1 << (sig as i32 - 1)) != 0 {
+            crate::support::sys::default_disposition(sig).ctx(|| format!("reset {sig}"))?;
+        }
     }
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
         .ctx(|| "unblock signals")

@@ -17,12 +17,22 @@ pub struct CapSets {
     pub last_cap: u32,
 }
 
-/// The highest capability number of the running kernel.
+/// The highest capability number of the running kernel: PR_CAPBSET_READ answers EINVAL
+/// past it, so two prctl calls usually tell (no walk to /proc/sys/kernel/cap_last_cap).
 pub fn last_cap() -> u32 {
-    crate::support::proc::read_text("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    // CAP_CHECKPOINT_RESTORE, the last of Linux 5.9 to 6.x.
+    const LIKELY: u32 = 40;
+    let known = |n: u32| capbset_read(n) != -1;
+    if known(LIKELY) {
+        (LIKELY + 1..64).find(|&n| !known(n)).map_or(63, |n| n - 1)
+    } else {
+        (0..LIKELY).rev().find(|&n| known(n)).unwrap_or(0)
+    }
+}
+
+fn capbset_read(n: u32) -> libc::c_int {
+    // SAFETY: PR_CAPBSET_READ takes an integer argument only and changes nothing.
+    unsafe { libc::prctl(libc::PR_CAPBSET_READ, n as libc::c_ulong, 0, 0, 0) }
 }
 
 /// The number of a capability from its spec name (`CAP_KILL` → 5).
@@ -173,6 +183,16 @@ fn prctl_ambient_raise(n: u32) -> libc::c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_capability_is_the_kernels() {
+        let kernel: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(last_cap(), kernel);
+    }
 
     #[test]
     fn spec_names_map_to_kernel_numbers() {

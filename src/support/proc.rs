@@ -49,17 +49,56 @@ pub fn privileged() -> bool {
 }
 
 /// Whether this process runs in a user namespace other than the initial one, whose
-/// uid_map maps the whole id range onto itself.
+/// uid_map maps the whole id range onto itself (runc's test). The initial namespace is
+/// known first by its fixed inode (PROC_USER_INIT_INO): one readlink, not a file read.
 fn in_user_namespace() -> bool {
+    if std::fs::read_link("/proc/self/ns/user").is_ok_and(|l| l.as_os_str() == "user:[4026531837]")
+    {
+        return false;
+    }
     read_text("/proc/self/uid_map").is_ok_and(|m| {
         let fields: Vec<&str> = m.split_whitespace().collect();
         fields != ["0", "0", "4294967295"]
     })
 }
 
+/// The signals this process ignores or catches (SigIgn | SigCgt of /proc/self/status; bit
+/// N-1 for signal N), from one read into a buffer on the stack.
+pub fn ignored_or_caught_signals() -> Option<u64> {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let n = std::fs::File::open("/proc/self/status")
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    // A full buffer may have cut the file short: the caller then resets them all.
+    let text = std::str::from_utf8(buf.get(..n).filter(|_| n < buf.len())?).ok()?;
+    signal_masks(text)
+}
+
+fn signal_masks(status: &str) -> Option<u64> {
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    Some(mask("SigIgn:")? | mask("SigCgt:")?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ignored_and_caught_signals_are_read_from_status() {
+        let status = "Name:\tx\nSigBlk:\t0000000000000001\nSigIgn:\t0000000000001000\nSigCgt:\t0000000000000002\n";
+        assert_eq!(signal_masks(status), Some(0x1002));
+        assert_eq!(signal_masks("SigIgn:\t0000000000001000\n"), None);
+        // This process: SIGPIPE (13) ignored for a moment shows up.
+        let _ignore = crate::support::sys::IgnoreSigpipe::new();
+        let got = ignored_or_caught_signals().expect("readable");
+        assert_ne!(got & (1 << 12), 0, "{got:x}");
+    }
 
     #[test]
     fn our_own_process_is_alive() {
