@@ -96,6 +96,20 @@ fn the_root_is_read_only_when_asked() {
     c.assert_clean();
 }
 
+/// A file among the read-only paths is read-only in the container (its detached copy is
+/// made read-only before it is put over the file); a file beside it is not.
+#[test]
+fn a_read_only_path_that_is_a_file() {
+    let mut c = Ctx::new("fs-ro-file");
+    c.private_rootfs();
+    c.config["root"]["readonly"] = json!(false);
+    c.config["linux"]["readonlyPaths"] = json!(["/etc/passwd"]);
+    let r = c.probe(&["--try-write", "/etc/passwd", "--try-write", "/etc/group"]);
+    assert_eq!(r["writable"]["/etc/passwd"]["error"], "EROFS", "{r}");
+    assert_eq!(r["writable"]["/etc/group"]["ok"], true, "{r}");
+    c.assert_clean();
+}
+
 #[test]
 fn masked_and_readonly_paths_are_applied() {
     let mut c = Ctx::new("fs-mask");

@@ -80,7 +80,8 @@ pub(super) fn readonly_paths(root: &LazyRoot, paths: &[String]) -> Result<()> {
         let tree = open_tree_clone_fd(fd.as_fd(), true).ctx(|| format!("copy the mount at {p}"))?;
         mount_setattr_recursive(tree.as_fd(), mount_attr::RDONLY, 0)
             .ctx(|| format!("make {p} read-only"))?;
-        move_mount_fd(tree.as_fd(), fd.as_fd()).ctx(|| format!("bind {p} onto itself"))?;
+        move_mount_fd(tree.as_fd(), fd.as_fd())
+            .ctx(|| format!("put the read-only copy over {p}"))?;
     }
     Ok(())
 }
