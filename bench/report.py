@@ -529,7 +529,8 @@ CPU_ABOVE_FLOOR = (
     "2026-12-03) gave (a) 0.57 and 0.62 of crun, 1.21 and 1.17 of the floor. brig/floor\n"
     "holds; brig/crun moves with crun's own spread (crun/floor 1.89 and 2.12), so the goal\n"
     "of 0.6 is near the line. The second round of cuts (listed in the v2 section) touches\n"
-    "the host's run as much."
+    "the host's run as much: at dd68682 (a) was 0.56 of crun and 1.20 of the floor, at\n"
+    "c02cffd 0.59 and 1.17 (crun/floor 2.14 and 2.00)."
 )
 
 
