@@ -16,7 +16,7 @@ pub struct Manager {
     paths: CgroupPaths,
     /// The directory as `create` opened it to attach the device filter, kept for
     /// `birth_cgroup` (one open of it, not two).
-    opened: std::sync::Mutex<Option<std::os::fd::OwnedFd>>,
+    opened: std::cell::Cell<Option<std::os::fd::OwnedFd>>,
 }
 
 const KEY: &str = "unified";
@@ -38,14 +38,14 @@ impl Manager {
                 mounts,
                 ..CgroupPaths::default()
             },
-            opened: std::sync::Mutex::new(None),
+            opened: Default::default(),
         })
     }
 
     pub fn from_paths(paths: CgroupPaths) -> Manager {
         Manager {
             paths,
-            opened: std::sync::Mutex::new(None),
+            opened: Default::default(),
         }
     }
 
@@ -426,7 +426,7 @@ impl CgroupManager for Manager {
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default();
         match attach_device_filter(dir, spec_rules) {
-            Ok(fd) => *self.opened.lock().unwrap_or_else(|e| e.into_inner()) = Some(fd),
+            Ok(fd) => self.opened.set(Some(fd)),
             Err(_) if self.paths.rootless && !crate::support::proc::privileged() => {}
             Err(e) => return Err(e),
         }
@@ -458,8 +458,9 @@ impl CgroupManager for Manager {
     }
 
     fn birth_cgroup(&self) -> Option<std::os::fd::OwnedFd> {
-        let opened = self.opened.lock().unwrap_or_else(|e| e.into_inner()).take();
-        opened.or_else(|| open_dir(self.dir().ok()?).ok())
+        self.opened
+            .take()
+            .or_else(|| open_dir(self.dir().ok()?).ok())
     }
 
     fn pids(&self) -> Result<Vec<i32>> {

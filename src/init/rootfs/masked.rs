@@ -10,7 +10,7 @@ use nix::sys::stat::{fstat, makedev, Mode, SFlag};
 
 use crate::support::error::{Context, Error, Result};
 
-use super::resolve::{fd_path, mount_target, open_dir, open_in_root};
+use super::resolve::{fd_path, mount_target, open_in_root, LazyRoot};
 use super::NONE;
 
 /// The container's /proc, verified to be the root of a procfs and not a symlink
@@ -84,20 +84,6 @@ pub(super) fn readonly_paths(root: &LazyRoot, paths: &[String]) -> Result<()> {
             .ctx(|| format!("put the read-only copy over {p}"))?;
     }
     Ok(())
-}
-
-/// The container's "/", opened when first asked for.
-#[derive(Default)]
-pub(super) struct LazyRoot(std::cell::OnceCell<OwnedFd>);
-
-impl LazyRoot {
-    pub(super) fn get(&self) -> Result<BorrowedFd<'_>> {
-        if let Some(fd) = self.0.get() {
-            return Ok(fd.as_fd());
-        }
-        let fd = open_dir(Path::new("/"))?;
-        Ok(self.0.get_or_init(|| fd).as_fd())
-    }
 }
 
 /// A listed path, opened inside the root without following a final symlink; None when the

@@ -156,7 +156,7 @@ pub fn enter_root(fs: &Rootfs) -> Result<()> {
 /// After sysctls are written: read-only tmpfs mounts, read-only and masked paths, then a
 /// read-only root.
 pub fn finalize(spec: &Spec) -> Result<()> {
-    let root = masked::LazyRoot::default();
+    let root = resolve::LazyRoot::default();
     readonly_tmpfs(&root, spec)?;
     if let Some(linux) = spec.linux() {
         readonly_paths(&root, linux.readonly_paths().as_deref().unwrap_or_default())?;
@@ -171,7 +171,7 @@ pub fn finalize(spec: &Spec) -> Result<()> {
 
 /// The tmpfs mounts asked read-only (a read-only /dev among them) were mounted writable so
 /// that what goes under them could be made; now they are remounted read-only.
-fn readonly_tmpfs(root: &masked::LazyRoot, spec: &Spec) -> Result<()> {
+fn readonly_tmpfs(root: &resolve::LazyRoot, spec: &Spec) -> Result<()> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let opts = mountopts::parse(m.options().as_deref().unwrap_or_default())
             .map_err(crate::support::error::Error::msg)?;

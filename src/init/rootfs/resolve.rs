@@ -25,6 +25,20 @@ pub(super) fn open_dir(path: &Path) -> Result<OwnedFd> {
     .ctx(|| format!("open {}", path.display()))
 }
 
+/// The container's "/", opened when first asked for.
+#[derive(Default)]
+pub(super) struct LazyRoot(std::cell::OnceCell<OwnedFd>);
+
+impl LazyRoot {
+    pub(super) fn get(&self) -> Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.0.get() {
+            return Ok(fd.as_fd());
+        }
+        let fd = open_dir(Path::new("/"))?;
+        Ok(self.0.get_or_init(|| fd).as_fd())
+    }
+}
+
 /// "/a/b" → "a/b"; "/" → "."; `..` stays and is clamped to the root by RESOLVE_IN_ROOT.
 pub(super) fn relative(path: &Path) -> PathBuf {
     let rel: PathBuf = path
