@@ -185,6 +185,50 @@ fn run_forwards_signals_to_the_container() {
     c.assert_clean();
 }
 
+/// A foreground `run` takes its container's directory again after the process ended: if
+/// that container was force-deleted meanwhile and its id taken by a new one, `run` leaves
+/// the new one alone (it never looks the id up again).
+#[test]
+fn a_foreground_run_leaves_a_new_container_of_its_id_alone() {
+    use nix::sys::signal::{kill, Signal};
+    let mut c = Ctx::new("lc-runreuse");
+    c.set_args(&["sh", "-c", "echo ready; exec sleep 1000"]);
+    let mut run = c.spawn_until_ready();
+    let brig = nix::unistd::Pid::from_raw(run.id() as i32);
+    // Held still until the id has a new owner; its process dies with the delete.
+    kill(brig, Signal::SIGSTOP).unwrap();
+    let deleted = c.brig(&["delete", "--force", &c.id]);
+    c.set_args(&["sleep", "1000"]);
+    let created = c.create();
+    kill(brig, Signal::SIGCONT).unwrap();
+    let ended = run.wait().unwrap();
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(
+        !ended.success(),
+        "run of a container deleted under it: {ended:?}"
+    );
+    assert_eq!(c.state()["status"], "created");
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
+/// root.path through a symlinked directory, relative to the bundle: the container runs,
+/// and its state names the rootfs by its resolved path.
+#[test]
+fn a_rootfs_reached_through_symlinks_is_recorded_resolved() {
+    let mut c = Ctx::new("lc-rootlink");
+    c.set_args(&["sleep", "30"]);
+    let real = std::fs::canonicalize(fixture_rootfs()).unwrap();
+    std::os::unix::fs::symlink(real.parent().unwrap(), c.base.join("via")).unwrap();
+    let name = real.file_name().unwrap().to_str().unwrap();
+    c.config["root"]["path"] = serde_json::json!(format!("../via/{name}"));
+    c.create_ok();
+    assert_eq!(c.state()["rootfs"], real.to_str().unwrap());
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
 #[test]
 fn run_detached_then_kill_and_delete() {
     let mut c = Ctx::new("lc-detach");

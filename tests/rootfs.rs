@@ -84,6 +84,37 @@ fn spec_devices_are_created_with_their_owner_and_mode() {
     c.assert_clean();
 }
 
+/// The default devices belong to root even on a /dev whose directory is set-group-ID to
+/// another group (files made in it take that group): brig skips chown only for nodes
+/// made with the right owner already.
+#[test]
+fn default_devices_belong_to_root_on_a_setgid_dev() {
+    let mut c = Ctx::new("fs-dev-setgid");
+    for m in c.config["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"] = json!(["nosuid", "strictatime", "mode=2755", "gid=5", "size=65536k"]);
+        }
+    }
+    let r = c.probe(&[
+        "--stat",
+        "/dev",
+        "--stat",
+        "/dev/null",
+        "--stat",
+        "/dev/tty",
+    ]);
+    assert_eq!(stat(&r, "/dev")["gid"], 5, "{r}");
+    for dev in ["/dev/null", "/dev/tty"] {
+        let s = stat(&r, dev);
+        assert_eq!(
+            (s["uid"].as_i64(), s["gid"].as_i64()),
+            (Some(0), Some(0)),
+            "{dev}: {s}"
+        );
+    }
+    c.assert_clean();
+}
+
 #[test]
 fn the_root_is_read_only_when_asked() {
     let mut c = Ctx::new("fs-ro");

@@ -418,8 +418,12 @@ impl CgroupManager for Manager {
                 None => Ok(Found::default()),
             };
         };
-        let found = found_before(dir)?;
-        create_dir(dir)?;
+        // mkdir first: a new container's cgroup is usually new, and then nothing is in it.
+        let found = if create_dir(dir)? {
+            Found::default()
+        } else {
+            found_before(dir)?
+        };
         // As runc: the filter (runc's defaults at least) on every new container; rootless,
         // where only root may load it, it is skipped as runc does.
         let spec_rules = resources

@@ -183,7 +183,7 @@ pub(crate) fn in_container(rootfs: &Path, dest: &Path) -> String {
             nix::fcntl::ResolveFlag::empty(),
         )
         .ok()?;
-        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        let real = std::fs::read_link(crate::support::sys::fd_path(&fd)).ok()?;
         let rel = real.strip_prefix(rootfs).ok()?;
         Some(criu_plan::clean(&Path::new("/").join(rel)))
     })();

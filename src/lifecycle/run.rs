@@ -44,13 +44,14 @@ pub fn run(root: &StateRoot, o: &RunOptions) -> Result<i32> {
         return Ok(0);
     };
     // Other brig commands (kill, state) must be able to lock the container meanwhile.
-    drop(dir);
+    let dir = dir.unlock()?;
     let code = match console {
         Some(console) => console::proxy(console, state.pid, &forwarded)?,
         None => foreground::wait_forwarding(state.pid, &forwarded)?,
     };
     if !o.keep {
-        let (dir, state) = root.open_container(&state.id)?;
+        // Gone when a `delete --force` took it meanwhile, as the id is then.
+        let dir = dir.relock()?.ok_or(Error::NoSuchContainer)?;
         delete::destroy(dir, &state)?;
     }
     Ok(code)

@@ -81,6 +81,14 @@ pub struct ContainerDir {
     _lock: Flock<File>,
 }
 
+/// A container directory whose lock was let go, so that other brig commands can take it,
+/// while its fd stays open: `run` locks it again once the process has exited, without
+/// looking the directory up or reading state.json back.
+pub struct UnlockedDir {
+    path: PathBuf,
+    file: File,
+}
+
 impl StateRoot {
     pub fn new(dir: &Path) -> StateRoot {
         StateRoot {
@@ -360,6 +368,15 @@ impl ContainerDir {
         self.path.join(EXEC_FIFO)
     }
 
+    pub fn unlock(self) -> Result<UnlockedDir> {
+        let path = self.path;
+        let file = self
+            ._lock
+            .unlock()
+            .map_err(|(_, e)| Error::os(format!("unlock {}", path.display()), e))?;
+        Ok(UnlockedDir { path, file })
+    }
+
     /// Remove the directory: brig's own files by name, state.json last (a delete killed
     /// midway leaves a container that delete still knows), then the directory; when that
     /// is not all there is (a temporary file of a killed brig, CRIU's work directory, or
@@ -388,6 +405,25 @@ impl ContainerDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::os(format!("remove {}", self.path.display()), e)),
         }
+    }
+}
+
+impl UnlockedDir {
+    /// Lock the directory again. None when it was removed meanwhile (`delete --force`):
+    /// the open fd still names the removed one, never a directory made since under the
+    /// same id. Only create and restore write state.json, so the caller's copy of the
+    /// state is the directory's.
+    pub fn relock(self) -> Result<Option<ContainerDir>> {
+        let lock = Flock::lock(self.file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::os(format!("lock {}", self.path.display()), e))?;
+        let st = nix::sys::stat::fstat(&*lock).ctx(|| format!("stat {}", self.path.display()))?;
+        if st.st_nlink == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ContainerDir {
+            path: self.path,
+            _lock: lock,
+        }))
     }
 }
 

@@ -61,7 +61,7 @@ impl Bundle {
 
 /// `root.path` on disk: absolute, symlink-free, and a directory.
 fn resolve_rootfs(rootfs: &Path) -> Result<PathBuf> {
-    let rootfs = std::fs::canonicalize(rootfs).map_err(|e| {
+    let failed = |e: std::io::Error| {
         Error::config(
             "root.path",
             format!(
@@ -70,8 +70,23 @@ fn resolve_rootfs(rootfs: &Path) -> Result<PathBuf> {
                 crate::support::error::errno_text(&e)
             ),
         )
-    })?;
-    if !rootfs.is_dir() {
+    };
+    // The kernel's name for the opened directory is its resolved path: one lookup, where
+    // canonicalize reads every component of the path as a link, each from the top.
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(rootfs)
+        .map_err(failed)?;
+    let is_dir = opened.metadata().map_err(failed)?.is_dir();
+    let named = std::fs::read_link(crate::support::sys::fd_path(&opened));
+    let rootfs = match named {
+        // Not a path from our root (unreachable from it): resolve it by name instead.
+        Ok(p) if p.is_absolute() => p,
+        _ => std::fs::canonicalize(rootfs).map_err(failed)?,
+    };
+    if !is_dir {
         return Err(Error::config(
             "root.path",
             format!("{} is not a directory", rootfs.display()),

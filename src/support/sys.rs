@@ -369,6 +369,12 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> io::Res
 
 /// Swap two existing names atomically (renameat2 RENAME_EXCHANGE); EINVAL where the
 /// filesystem cannot.
+/// The magic-link path of an fd's file: what mount(2) is given to reach exactly that file,
+/// and what readlink(2) turns into the file's path.
+pub fn fd_path<F: AsRawFd + ?Sized>(fd: &F) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
 pub fn rename_exchange(a: &std::path::Path, b: &std::path::Path) -> io::Result<()> {
     renameat2(a, b, libc::RENAME_EXCHANGE)
 }

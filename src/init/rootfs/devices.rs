@@ -55,6 +55,9 @@ pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()
         ResolveFlag::RESOLVE_NO_SYMLINKS,
     )
     .ctx(|| "open /dev in the rootfs")?;
+    let made_as = (!fs.user_ns)
+        .then(|| owner_of_new_files(dev.as_fd()))
+        .flatten();
     for (name, major, minor) in DEFAULT_DEVICES {
         let path = PathBuf::from("/dev").join(name);
         let node = Node {
@@ -69,7 +72,7 @@ pub(super) fn create_default_devices(fs: &Rootfs, root: BorrowedFd) -> Result<()
         if fs.user_ns {
             make_node(fs, root, &node)?;
         } else {
-            mknod_in(dev.as_fd(), std::ffi::OsStr::new(name), &node)?;
+            mknod_in(dev.as_fd(), std::ffi::OsStr::new(name), &node, made_as)?;
         }
     }
     let mut links = DEFAULT_LINKS.to_vec();
@@ -126,12 +129,29 @@ pub(super) fn make_node(fs: &Rootfs, root: BorrowedFd, n: &Node) -> Result<()> {
         )
         .ctx(|| format!("bind mount host device {}", n.path.display()));
     }
-    mknod_in(parent.as_fd(), name, n)
+    mknod_in(parent.as_fd(), name, n, None)
 }
 
-/// mknod `name` in the directory `parent` and give it the node's owner; one that exists is
-/// left as it is.
-fn mknod_in(parent: BorrowedFd, name: &std::ffi::OsStr, n: &Node) -> Result<()> {
+/// Who owns a file made now in `dir`: our effective uid, and our effective gid unless the
+/// directory is set-group-ID (then its group). None if the directory cannot be read.
+fn owner_of_new_files(dir: BorrowedFd) -> Option<(u32, u32)> {
+    let st = nix::sys::stat::fstat(dir).ok()?;
+    let gid = if st.st_mode & libc::S_ISGID != 0 {
+        st.st_gid
+    } else {
+        nix::unistd::getegid().as_raw()
+    };
+    Some((nix::unistd::geteuid().as_raw(), gid))
+}
+
+/// mknod `name` in the directory `parent` and give it the node's owner, unless it is made
+/// with that owner already (`made_as`); one that exists is left as it is.
+fn mknod_in(
+    parent: BorrowedFd,
+    name: &std::ffi::OsStr,
+    n: &Node,
+    made_as: Option<(u32, u32)>,
+) -> Result<()> {
     match mknodat(
         parent,
         name,
@@ -142,6 +162,9 @@ fn mknod_in(parent: BorrowedFd, name: &std::ffi::OsStr, n: &Node) -> Result<()> 
         Ok(()) => {}
         Err(nix::errno::Errno::EEXIST) => return Ok(()),
         Err(e) => return Err(Error::os(format!("mknod {}", n.path.display()), e)),
+    }
+    if made_as == Some((n.uid, n.gid)) {
+        return Ok(());
     }
     fchownat(
         parent,

@@ -2,7 +2,7 @@
 //! tmpcopyup and the covered directory's mode), remounts that repeat locked flags, and
 //! the rules on where a mount may land (never over /proc but the files lxcfs replaces).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{OFlag, ResolveFlag};
@@ -82,7 +82,7 @@ pub(super) fn check_real_destination(
 ) -> Result<()> {
     let root = fs
         .root_link
-        .get_or_init(|| std::fs::read_link(format!("/proc/self/fd/{}", root.as_raw_fd())).ok());
+        .get_or_init(|| std::fs::read_link(fd_path(&root)).ok());
     let real = std::fs::read_link(fd_path(target));
     match (root, real) {
         (Some(root), Ok(real)) => match real.strip_prefix(root) {

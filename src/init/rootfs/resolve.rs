@@ -5,7 +5,7 @@
 //! to a directory, the /proc/self/fd magic link for a file (CVE-2021-30465,
 //! CVE-2024-45310); and the bind-remount every kind of mount uses to change its flags.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
@@ -230,10 +230,7 @@ fn create_file(root: BorrowedFd, path: &Path, resolve: ResolveFlag) -> Result<Ow
         .ctx(|| format!("open {} in the rootfs", rel.display()))
 }
 
-/// The magic-link path through which mount(2) reaches an fd's file.
-pub(super) fn fd_path(fd: &OwnedFd) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
+pub(super) use crate::support::sys::fd_path;
 
 /// The target path mount(2) is given for an fd's file: a directory is entered (fchdir)
 /// and named ".", which mount resolves without a lookup; anything else goes by its
