@@ -110,6 +110,46 @@ fn exec_returns_the_exit_code_and_255_when_it_cannot_start() {
     c.assert_clean();
 }
 
+/// exec takes the config saved at create, not the bundle's (changed since); a container
+/// made by a brig before 2026-12 keeps it in config.json beside state.json, and exec and
+/// delete still understand that.
+#[test]
+fn exec_uses_the_config_saved_at_create_in_either_layout() {
+    let mut c = running("ex-saved");
+    c.config["process"]["env"] = json!(["PATH=/bin", "CHANGED=1"]);
+    c.write_config();
+    let env = |c: &Ctx| exec_probe(c, &[], &[])["env"].clone();
+    assert!(!env(&c).as_array().unwrap().contains(&json!("CHANGED=1")));
+    // The older layout: config.json beside a state.json without it.
+    let dir = c.root.join(&c.id);
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let config = state
+        .as_object_mut()
+        .unwrap()
+        .remove("config")
+        .expect("config in state");
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec(&config).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+    assert!(!env(&c).as_array().unwrap().contains(&json!("CHANGED=1")));
+    std::fs::remove_file(dir.join("config.json")).unwrap();
+    assert!(
+        !exec(&c, &[&c.id, "true"]).status.success(),
+        "exec without a saved config"
+    );
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_vec(&config).unwrap(),
+    )
+    .unwrap();
+    c.brig_ok(&["delete", "--force", &c.id]);
+    c.assert_clean();
+}
+
 #[test]
 fn exec_flags_set_the_process() {
     let c = running("ex-flags");

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::lifecycle::criu_plan::{self, Side};
-use crate::lifecycle::state::{StateRoot, CONFIG_FILE};
+use crate::lifecycle::state::StateRoot;
 use crate::lifecycle::{delete, status};
 use crate::support::criu::{rpc, Criu, Fds};
 use crate::support::error::{Context, Error, Result};
@@ -33,9 +33,7 @@ pub fn checkpoint(root: &StateRoot, o: &CheckpointOptions) -> Result<()> {
             st.as_str()
         )));
     }
-    let raw = std::fs::read(dir.path.join(CONFIG_FILE))
-        .map_err(|e| Error::os(format!("read the container's saved {CONFIG_FILE}"), e))?;
-    let spec = crate::spec::parse(&raw)?;
+    let spec = crate::spec::parse(&state.config_bytes(&dir.path)?)?;
     let shared = &o.shared;
     if let Some(parent) = &o.parent_path {
         criu_plan::parent_path(&shared.image_path, parent)?;

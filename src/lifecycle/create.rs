@@ -77,7 +77,7 @@ pub fn create(root: &StateRoot, o: &CreateOptions) -> Result<Created> {
     crash::point("create: config validated");
     // Saved with pid 0 first: a brig killed from here on leaves a container that `state`
     // reports as stopped and `delete` removes, cgroup included.
-    let dir = root.create(o.id, &saved, &bundle.raw)?;
+    let dir = root.create(o.id, &saved)?;
     crash::point("create: state directory");
     // The container's network namespace while devices are in it: held open, it outlives a
     // failed init, so the devices can come back (a veth would die with it).
@@ -286,6 +286,7 @@ pub(crate) fn new_state(
             spec.version().clone()
         },
         hooks: spec.hooks().clone(),
+        config: Some(bundle.raw.clone()),
     }
 }
 

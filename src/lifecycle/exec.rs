@@ -10,7 +10,7 @@ use crate::cgroups;
 use crate::init::namespaces::NamespacePlan;
 use crate::init::InitConfig;
 use crate::lifecycle::create::{listen_fds, write_pid_file};
-use crate::lifecycle::state::{StateRoot, CONFIG_FILE};
+use crate::lifecycle::state::StateRoot;
 use crate::lifecycle::status;
 use crate::lifecycle::{console as tty, foreground as signals};
 use crate::process;
@@ -56,9 +56,7 @@ pub fn exec(root: &StateRoot, o: &ExecOptions) -> Result<i32> {
     }
     crate::security::lsm::check_apparmor("exec --apparmor", o.apparmor)?;
     crate::security::lsm::check_selinux("exec --process-label", o.process_label)?;
-    let raw = std::fs::read(dir.join(CONFIG_FILE))
-        .map_err(|e| Error::os(format!("read the container's saved {CONFIG_FILE}"), e))?;
-    let mut spec = crate::spec::parse(&raw)?;
+    let mut spec = crate::spec::parse(&state.config_bytes(&dir)?)?;
     let base = spec.process().clone().unwrap_or_default();
     let process = build_process(base, o)?;
     if status == status::Status::Created

@@ -93,7 +93,7 @@ pub fn restore(root: &StateRoot, o: &RestoreOptions) -> Result<i32> {
     let namespaces = NamespacePlan::from_spec(spec)?;
     let cgroup = create::new_cgroup(spec, o.id, o.systemd_cgroup, o.rootless)?;
     let mut saved = create::new_state(o.id, &bundle, cgroup.as_ref(), &namespaces);
-    let dir = root.create(o.id, &saved, &bundle.raw)?;
+    let dir = root.create(o.id, &saved)?;
     let criu_root = dir.path.join("criu-root");
     let mut sent_master = false;
     let new_netns =

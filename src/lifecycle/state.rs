@@ -45,11 +45,17 @@ pub struct SavedState {
     /// The spec's hooks: `start` runs poststart, `delete` runs poststop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// config.json as it was at create, which exec and checkpoint read back. None in the
+    /// state of a container made by a brig before 2026-12, which kept it in a file of its
+    /// own beside state.json (CONFIG_FILE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Box<serde_json::value::RawValue>>,
 }
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
-/// The container's config.json as it was at create.
+/// The container's config.json as it was at create, where a brig before 2026-12 kept it
+/// (now it is in state.json: `SavedState::config`).
 pub const CONFIG_FILE: &str = "config.json";
 /// Where `create` builds a container's directory before renaming it into place; `~` is
 /// not allowed in ids, so it is never taken for a container.
@@ -100,13 +106,12 @@ impl StateRoot {
         &self.dir
     }
 
-    /// Make a new container's directory holding `initial` as its state and `config` (the
-    /// bundle's config.json, which exec and checkpoint read back); the id must not exist
-    /// yet. The directory is built under a temporary name, locked, and renamed into place
-    /// with both files already in it, so a brig killed at any point leaves either nothing
-    /// under the id or a container that `state` and `delete` understand. Unseen until the
-    /// rename, the files are written in place, without write_atomic's rename each.
-    pub fn create(&self, id: &str, initial: &SavedState, config: &[u8]) -> Result<ContainerDir> {
+    /// Make a new container's directory holding `initial` as its state; the id must not
+    /// exist yet. The directory is built under a temporary name, locked, and renamed into
+    /// place with state.json already in it, so a brig killed at any point leaves either
+    /// nothing under the id or a container that `state` and `delete` understand. Unseen
+    /// until the rename, state.json is written in place, without write_atomic's rename.
+    pub fn create(&self, id: &str, initial: &SavedState) -> Result<ContainerDir> {
         validate_id(id)?;
         let staging = self.dir.join(STAGING);
         let tmp = staging.join(format!("{id}~{}", std::process::id()));
@@ -134,10 +139,9 @@ impl StateRoot {
             path: tmp.clone(),
             _lock: lock,
         };
-        let written = initial.encode().and_then(|state| {
-            write_new(&tmp.join(STATE_FILE), &state)?;
-            write_new(&tmp.join(CONFIG_FILE), config)
-        });
+        let written = initial
+            .encode()
+            .and_then(|state| write_new(&tmp.join(STATE_FILE), &state));
         let placed = written.and_then(|()| {
             let path = self.dir.join(id);
             match crate::support::sys::rename_noreplace(&tmp, &path) {
@@ -346,6 +350,17 @@ impl SavedState {
     pub fn encode(&self) -> Result<Vec<u8>> {
         serde_json::to_vec(self).map_err(|e| Error::msg(format!("encode state: {e}")))
     }
+
+    /// The container's config.json as it was at create: from the state, or from the file
+    /// beside it in `dir` for a container an older brig made.
+    pub fn config_bytes(&self, dir: &Path) -> Result<std::borrow::Cow<'_, [u8]>> {
+        match &self.config {
+            Some(config) => Ok(std::borrow::Cow::Borrowed(config.get().as_bytes())),
+            None => std::fs::read(dir.join(CONFIG_FILE))
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| Error::os(format!("read the container's saved {CONFIG_FILE}"), e)),
+        }
+    }
 }
 
 impl ContainerDir {
@@ -377,25 +392,23 @@ impl ContainerDir {
         Ok(UnlockedDir { path, file })
     }
 
-    /// Remove the directory: brig's own files by name, state.json last (a delete killed
-    /// midway leaves a container that delete still knows), then the directory; when that
-    /// is not all there is (a temporary file of a killed brig, CRIU's work directory, or
-    /// one of those names not a plain file), everything in it. The exec fifo is there
-    /// only between create and start, so it is looked for only when the directory is
-    /// not empty without it (a delete killed then leaves a directory without state.json,
-    /// which `remove_debris` takes).
+    /// Remove the directory: state.json, then the directory; when that is not all there
+    /// is, brig's other files by name (the exec fifo, there between create and start; an
+    /// older brig's config.json), then the directory again; and when even that is not all
+    /// (a temporary file of a killed brig, CRIU's work directory, or one of those names
+    /// not a plain file), everything in it. A delete killed midway leaves a directory
+    /// without state.json, which `remove_debris` takes.
     pub fn remove(self) -> Result<()> {
-        let by_name = [CONFIG_FILE, STATE_FILE].iter().all(|name| {
-            match std::fs::remove_file(self.path.join(name)) {
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-                Ok(()) => true,
-            }
-        });
+        let gone = |name: &str| match std::fs::remove_file(self.path.join(name)) {
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            Ok(()) => true,
+        };
+        let by_name = gone(STATE_FILE);
         if by_name && std::fs::remove_dir(&self.path).is_ok() {
             return Ok(());
         }
         if by_name
-            && std::fs::remove_file(self.path.join(EXEC_FIFO)).is_ok()
+            && [EXEC_FIFO, CONFIG_FILE].into_iter().all(gone)
             && std::fs::remove_dir(&self.path).is_ok()
         {
             return Ok(());

@@ -22,8 +22,8 @@ pub struct Bundle {
     /// Absolute, symlink-free path of the root filesystem.
     pub rootfs: PathBuf,
     pub spec: Spec,
-    /// config.json as read, kept in the state for exec.
-    pub raw: Vec<u8>,
+    /// config.json as read, kept in the state for exec and checkpoint.
+    pub raw: Box<serde_json::value::RawValue>,
 }
 
 impl Bundle {
@@ -50,6 +50,11 @@ impl Bundle {
             .ok_or_else(|| Error::config("root", "missing (the bundle needs a root filesystem)"))?;
         let rootfs = rootfs(&dir.join(root.path()))?;
         validate(&spec)?;
+        // Valid JSON, as it parsed.
+        let raw = String::from_utf8(raw)
+            .ok()
+            .and_then(|text| serde_json::value::RawValue::from_string(text).ok())
+            .ok_or_else(|| Error::msg("config.json: not a JSON document"))?;
         Ok(Bundle {
             dir,
             rootfs,
