@@ -348,7 +348,13 @@ impl SavedState {
 
     /// The state → state.json's bytes (what `save` writes).
     pub fn encode(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|e| Error::msg(format!("encode state: {e}")))
+        // Sized for the saved config and the rest, so it is not grown (and copied) step
+        // by step from a few bytes.
+        let config = self.config.as_ref().map_or(0, |c| c.get().len());
+        let mut bytes = Vec::with_capacity(config + 1024);
+        serde_json::to_writer(&mut bytes, self)
+            .map_err(|e| Error::msg(format!("encode state: {e}")))?;
+        Ok(bytes)
     }
 
     /// The container's config.json as it was at create: from the state, or from the file

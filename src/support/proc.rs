@@ -6,28 +6,48 @@ pub fn process_start_time(pid: i32) -> Option<u64> {
     if pid <= 0 {
         return None;
     }
-    let rest = stat_after_name(pid)?;
-    let mut fields = rest.split(' ');
-    let state = fields.next()?;
-    if state == "Z" || state == "X" {
-        return None;
-    }
-    // starttime is field 22 of the line; `rest` starts at field 3.
-    fields.nth(22 - 4)?.parse().ok()
+    with_stat_fields(pid, |rest| {
+        let mut fields = rest.split(' ');
+        let state = fields.next()?;
+        if state == "Z" || state == "X" {
+            return None;
+        }
+        // starttime is field 22 of the line; `rest` starts at field 3.
+        fields.nth(22 - 4)?.parse().ok()
+    })
 }
 
 /// The parent of a live process (field 4 of /proc/PID/stat).
 pub fn parent_pid(pid: i32) -> Option<i32> {
-    stat_after_name(pid)?.split(' ').nth(1)?.parse().ok()
+    with_stat_fields(pid, |rest| rest.split(' ').nth(1)?.parse().ok())
 }
 
-/// /proc/PID/stat from field 3 (the state) on. The command name may hold spaces and
-/// parentheses: the fields start after the last ')'.
-fn stat_after_name(pid: i32) -> Option<String> {
-    let mut stat = read_text(format!("/proc/{pid}/stat")).ok()?;
+/// /proc/PID/stat from field 3 (the state) on, handed to `fields`. The command name may
+/// hold spaces and parentheses: the fields start after the last ')'.
+fn with_stat_fields<T>(pid: i32, fields: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+    let path = format!("/proc/{pid}/stat");
+    // The line is a few hundred bytes: read on the stack, where a 4 KiB heap buffer would
+    // be a page for `create` to fault in after the fork.
+    let mut buf = [0u8; 1024];
+    let owned;
+    let stat = match read_into(&path, &mut buf) {
+        Some(text) => text,
+        None => {
+            owned = read_text(&path).ok()?;
+            owned.as_str()
+        }
+    };
     let start = stat.rfind(')')? + 2;
-    stat.drain(..start.min(stat.len()));
-    Some(stat)
+    fields(stat.get(start..)?)
+}
+
+/// A small kernel file in one read into `buf`; None if it fails or may not have fit.
+fn read_into<'a>(path: &str, buf: &'a mut [u8]) -> Option<&'a str> {
+    use std::io::Read;
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(buf))
+        .ok()?;
+    std::str::from_utf8(buf.get(..n).filter(|_| n < buf.len())?).ok()
 }
 
 /// A kernel file (procfs, cgroupfs) read whole. The buffer starts at a page, so the usual
@@ -65,14 +85,9 @@ fn in_user_namespace() -> bool {
 /// The signals this process ignores or catches (SigIgn | SigCgt of /proc/self/status; bit
 /// N-1 for signal N), from one read into a buffer on the stack.
 pub fn ignored_or_caught_signals() -> Option<u64> {
-    use std::io::Read;
     let mut buf = [0u8; 4096];
-    let n = std::fs::File::open("/proc/self/status")
-        .and_then(|mut f| f.read(&mut buf))
-        .ok()?;
     // A full buffer may have cut the file short: the caller then resets them all.
-    let text = std::str::from_utf8(buf.get(..n).filter(|_| n < buf.len())?).ok()?;
-    signal_masks(text)
+    signal_masks(read_into("/proc/self/status", &mut buf)?)
 }
 
 fn signal_masks(status: &str) -> Option<u64> {

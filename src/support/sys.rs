@@ -250,6 +250,15 @@ impl Drop for IgnoreSigpipe {
     }
 }
 
+/// A standard stream's fd (0, 1 or 2) without std's handle, which would allocate a buffer
+/// (8 KiB for stdin, 1 KiB for stdout) only to name the fd.
+pub fn stdio_fd(n: RawFd) -> BorrowedFd<'static> {
+    assert!((0..=2).contains(&n), "not a standard stream: {n}");
+    // SAFETY: 0, 1 and 2 are open for the life of the process: std's runtime opens
+    // /dev/null on any that is closed at start, and brig only ever dup2s onto them.
+    unsafe { BorrowedFd::borrow_raw(n) }
+}
+
 /// dup2 onto a standard stream (0, 1 or 2), replacing what was there.
 pub fn dup_onto_stdio(fd: BorrowedFd, stdio: RawFd) -> io::Result<()> {
     // SAFETY: dup2 onto 0..=2 only replaces a standard stream, which this process owns and

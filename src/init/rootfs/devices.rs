@@ -221,11 +221,7 @@ pub(super) fn reopen_dev_null() -> Result<()> {
     };
     let mut null: Option<OwnedFd> = None;
     for n in 0..3 {
-        let st = match n {
-            0 => nix::sys::stat::fstat(std::io::stdin()),
-            1 => nix::sys::stat::fstat(std::io::stdout()),
-            _ => nix::sys::stat::fstat(std::io::stderr()),
-        };
+        let st = nix::sys::stat::fstat(crate::support::sys::stdio_fd(n));
         if !st.is_ok_and(|st| is_null(&st)) {
             continue;
         }
