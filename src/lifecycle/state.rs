@@ -351,7 +351,7 @@ impl SavedState {
         // Sized for the saved config and the rest, so it is not grown (and copied) step
         // by step from a few bytes.
         let config = self.config.as_ref().map_or(0, |c| c.get().len());
-        let mut bytes = Vec::with_capacity(config + 1024);
+        let mut bytes = Vec::with_capacity(config + 2048);
         serde_json::to_writer(&mut bytes, self)
             .map_err(|e| Error::msg(format!("encode state: {e}")))?;
         Ok(bytes)

@@ -56,10 +56,9 @@ fn read_into<'a>(path: &str, buf: &'a mut [u8]) -> Option<&'a str> {
 /// own read_to_end would fstat and lseek for one first.
 pub fn read_text(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
     use std::io::Read;
+    let file = std::fs::File::open(path)?;
     let mut buf = Vec::with_capacity(4096);
-    std::fs::File::open(path)?
-        .take(u64::MAX)
-        .read_to_end(&mut buf)?;
+    file.take(u64::MAX).read_to_end(&mut buf)?;
     String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
