@@ -13,7 +13,8 @@ use crate::support::error::{Context, Error, Result};
 
 #[derive(Debug)]
 pub enum Msg {
-    /// parent → child: cgroup joined (and id maps written): start setting up.
+    /// parent → child: cgroup joined (and id maps written): start setting up. Sent only
+    /// when there was such work to do (`process::needs_go`).
     Go,
     /// parent → child: the id maps asked for with MapRequest are written.
     Mapped,

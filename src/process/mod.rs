@@ -64,10 +64,14 @@ impl Spawned {
 }
 
 /// The init's end of the channel, as `init` sees its parent.
-struct ChildEnd(Channel);
+/// The init's end of the channel; `go`: whether brig sends Go (`needs_go`).
+struct ChildEnd(Channel, bool);
 
 impl crate::init::Parent for ChildEnd {
     fn wait_go(&self) -> Result<()> {
+        if !self.1 {
+            return Ok(());
+        }
         self.0.expect(Msg::Go)
     }
 
@@ -160,12 +164,13 @@ pub fn spawn(
     let child = born
         .unwrap_or_else(|| crate::support::sys::clone_fork(flags))
         .map_err(|e| Error::os("clone the container init", e))?;
+    let go = needs_go(cfg, in_cgroup, resctrl.is_some());
     if child == 0 {
         drop(parent_end);
         for fd in &cfg.close_in_child {
             let _ = nix::unistd::close(*fd);
         }
-        crate::init::main(cfg, &ChildEnd(child_end));
+        crate::init::main(cfg, &ChildEnd(child_end, go));
     }
     drop(child_end);
     crate::support::crash::point("init forked");
@@ -180,7 +185,7 @@ pub fn spawn(
         (cgroup, resctrl),
         steps,
         &parent_end,
-        (child, in_cgroup),
+        (child, in_cgroup, go),
         &mut init_pid,
     );
     match result {
@@ -199,12 +204,20 @@ pub fn spawn(
     }
 }
 
+/// Whether the init waits for Go: brig has work to do between the fork and the init's
+/// set-up (moving it into its cgroup or resctrl group, writing its id maps). An init born
+/// in its cgroup with none of that to wait for starts at once. Both ends decide alike,
+/// after the clone.
+fn needs_go(cfg: &InitConfig, in_cgroup: bool, resctrl: bool) -> bool {
+    !in_cgroup || resctrl || (cfg.namespaces.new_user() && !cfg.namespaces.two_step())
+}
+
 fn drive_to_ready(
     cfg: &InitConfig,
     (cgroup, resctrl): (&dyn CgroupManager, Option<&resctrl::Group>),
     steps: &CreateSteps,
     ch: &Channel,
-    (child, in_cgroup): (i32, bool),
+    (child, in_cgroup, go): (i32, bool, bool),
     init_pid: &mut Option<i32>,
 ) -> Result<i32> {
     if !in_cgroup {
@@ -216,7 +229,9 @@ fn drive_to_ready(
     if cfg.namespaces.new_user() && !cfg.namespaces.two_step() {
         namespaces::write_id_maps(cfg.spec, child)?;
     }
-    ch.send(&Msg::Go)?;
+    if go {
+        ch.send(&Msg::Go)?;
+    }
     crate::support::crash::point("init placed in its cgroup");
     loop {
         match ch.recv()? {
