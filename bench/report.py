@@ -493,6 +493,22 @@ V2_ABOVE_FLOOR = (
     "it is / and the exec fifo's unlink after `run`. Tried and dropped: MADV_POPULATE of the\n"
     "hot code, the stack and the heap at start (fewer faults, the same CPU: populating\n"
     "costs what the faults did).\n"
+    "\nA third round (2026-12-04, df1c3bf to f629bd8), each step measured in the guest by\n"
+    "getrusage of `run`, the old binary and the new one alternating, as the median of the\n"
+    "per-pair ratios: `run` deletes with the state it made rather than reading it back, the\n"
+    "cgroup2 directory is made before it is looked for, the default devices are not chowned\n"
+    "to the owner mknod already gave them, and root.path is resolved by one O_PATH open and\n"
+    "its /proc/self/fd name where realpath read each component as a link (-2.7%, 300\n"
+    "pairs); state.json holds the saved config.json, a file fewer to write and to unlink\n"
+    "(-0.8%); the init stops allocating std's 8 KiB stdin buffer just to fstat fd 0 and\n"
+    "/proc/PID/stat is read on the stack (-1%); an init born in its cgroup with nothing else\n"
+    "to wait for no longer waits for Go (-0.6%, 600 pairs). From the first to the third step\n"
+    "together: -2.4% (750 pairs; halves -2.7% and -2.1%), so the steps' figures, each within\n"
+    "about 1.5% of noise, do not simply add. A page fault costs about 60 µs here. Per `run`\n"
+    "(this host, `perf record -e page-faults -d`), brig's parent still faults in 26 pages of\n"
+    "relocated pointers at start (4917 of them: panic locations' file names, vtables), 16\n"
+    "stack pages (serde's visitor for the spec has a 17 KiB frame), 17 heap pages (clap's\n"
+    "table of arguments grows to 9.6 KiB) and 21 of code and read-only data.\n"
 )
 
 CPU_ABOVE_FLOOR = (
@@ -530,7 +546,12 @@ CPU_ABOVE_FLOOR = (
     "holds; brig/crun moves with crun's own spread (crun/floor 1.89 and 2.12), so the goal\n"
     "of 0.6 is near the line. The second round of cuts (listed in the v2 section) touches\n"
     "the host's run as much: at dd68682 (a) was 0.56 of crun and 1.20 of the floor, at\n"
-    "c02cffd 0.59 and 1.17 (crun/floor 2.14 and 2.00)."
+    "c02cffd 0.59 and 1.17 (crun/floor 2.14 and 2.00). After the third round (at 2bb17ce,\n"
+    "2026-12-04), two runs of the host part gave 0.54 and 0.57 of crun, 1.16 and 1.19 of the\n"
+    "floor (crun/floor 2.17 and 2.09). The first of them missed the (scale) row (the last 50\n"
+    "creates 8.2 ms against the first 50's 6.1), the second met it (6.8 against 6.4); 500\n"
+    "creates alone on the machine, outside the bench, took 5.40 and 5.46 ms (the first and\n"
+    "last 50's medians)."
 )
 
 
