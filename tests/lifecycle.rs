@@ -195,8 +195,34 @@ fn a_foreground_run_leaves_a_new_container_of_its_id_alone() {
     c.set_args(&["sh", "-c", "echo ready; exec sleep 1000"]);
     let mut run = c.spawn_until_ready();
     let brig = nix::unistd::Pid::from_raw(run.id() as i32);
+    // `run` lets go of the container's lock just after the process starts: stopped before
+    // that, it would hold the lock the delete waits for.
+    let mut dir = std::fs::File::open(c.root.join(&c.id)).unwrap();
+    for tries in 0.. {
+        match nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(_free) => break,
+            Err((d, _)) => dir = d,
+        }
+        assert!(tries < 500, "run kept the container locked");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // Held still until the id has a new owner; its process dies with the delete.
     kill(brig, Signal::SIGSTOP).unwrap();
+    let stat = format!("/proc/{brig}/stat");
+    for tries in 0.. {
+        let text = std::fs::read_to_string(&stat).unwrap();
+        if text
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .trim_start()
+            .starts_with('T')
+        {
+            break;
+        }
+        assert!(tries < 500, "brig run never stopped: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let deleted = c.brig(&["delete", "--force", &c.id]);
     c.set_args(&["sleep", "1000"]);
     let created = c.create();
