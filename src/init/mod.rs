@@ -125,7 +125,7 @@ fn run(cfg: &InitConfig, parent: &dyn Parent, ready: &mut bool) -> Result<Infall
     // dumpable until the maps are written: from the clone to Go in a one-step spawn (in new
     // namespaces only, where nothing of the container exists yet), after the joins in a
     // two-step one (`enter_namespaces`).
-    let maps_before_go = maps_by_user(cfg) && !cfg.namespaces.two_step();
+    let maps_before_go = cfg.namespaces.maps_before_go() && cfg.namespaces.unprivileged;
     if !maps_before_go {
         set_dumpable(false)?;
     }

@@ -61,6 +61,12 @@ impl NamespacePlan {
         self.new.contains(CloneFlags::CLONE_NEWUSER)
     }
 
+    /// A new user namespace made by the clone itself (a one-step spawn): brig writes its
+    /// id maps before it sends Go, not on the init's MapRequest.
+    pub fn maps_before_go(&self) -> bool {
+        self.new_user() && !self.two_step()
+    }
+
     pub fn in_user_ns(&self) -> bool {
         self.new_user()
             || self

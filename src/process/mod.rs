@@ -63,35 +63,38 @@ impl Spawned {
     }
 }
 
-/// The init's end of the channel, as `init` sees its parent.
-/// The init's end of the channel; `go`: whether brig sends Go (`needs_go`).
-struct ChildEnd(Channel, bool);
+/// The init's end of the channel, as `init` sees its parent; `go`: whether brig sends Go
+/// (`needs_go`).
+struct ChildEnd {
+    channel: Channel,
+    go: bool,
+}
 
 impl crate::init::Parent for ChildEnd {
     fn wait_go(&self) -> Result<()> {
-        if !self.1 {
+        if !self.go {
             return Ok(());
         }
-        self.0.expect(Msg::Go)
+        self.channel.expect(Msg::Go)
     }
 
     fn request_id_maps(&self) -> Result<()> {
-        self.0.send(&Msg::MapRequest)?;
-        self.0.expect(Msg::Mapped)
+        self.channel.send(&Msg::MapRequest)?;
+        self.channel.expect(Msg::Mapped)
     }
 
     fn move_net_devices(&self) -> Result<()> {
-        self.0.send(&Msg::NetDevices)?;
-        self.0.expect(Msg::NetDevicesMoved)
+        self.channel.send(&Msg::NetDevices)?;
+        self.channel.expect(Msg::NetDevicesMoved)
     }
 
     fn init_forked(&self, pid: i32) -> Result<()> {
-        self.0.send(&Msg::InitPid(pid))
+        self.channel.send(&Msg::InitPid(pid))
     }
 
     fn create_hooks(&self) -> Result<String> {
-        self.0.send(&Msg::Hooks)?;
-        match self.0.recv()? {
+        self.channel.send(&Msg::Hooks)?;
+        match self.channel.recv()? {
             Some(Msg::HooksDone(json)) => Ok(json),
             Some(Msg::Error(e)) => Err(Error::msg(e)),
             other => Err(Error::msg(format!(
@@ -101,19 +104,19 @@ impl crate::init::Parent for ChildEnd {
     }
 
     fn seccomp_listener(&self, listener: OwnedFd) -> Result<()> {
-        self.0.send(&Msg::SeccompFd(listener))
+        self.channel.send(&Msg::SeccompFd(listener))
     }
 
     fn ready(&self) -> Result<()> {
-        self.0.send(&Msg::Ready)
+        self.channel.send(&Msg::Ready)
     }
 
     fn failed(&self, why: &str) {
-        let _ = self.0.send(&Msg::Error(why.to_string()));
+        let _ = self.channel.send(&Msg::Error(why.to_string()));
     }
 
     fn final_word(&self) -> Result<FinalWord> {
-        match self.0.recv()? {
+        match self.channel.recv()? {
             Some(Msg::Exec) => Ok(FinalWord::ExecNow),
             Some(Msg::Commit) => Ok(FinalWord::WaitForStart),
             Some(other) => Err(Error::msg(format!("init channel: unexpected {other:?}"))),
@@ -170,7 +173,13 @@ pub fn spawn(
         for fd in &cfg.close_in_child {
             let _ = nix::unistd::close(*fd);
         }
-        crate::init::main(cfg, &ChildEnd(child_end, go));
+        crate::init::main(
+            cfg,
+            &ChildEnd {
+                channel: child_end,
+                go,
+            },
+        );
     }
     drop(child_end);
     crate::support::crash::point("init forked");
@@ -209,7 +218,7 @@ pub fn spawn(
 /// in its cgroup with none of that to wait for starts at once. Both ends decide alike,
 /// after the clone.
 fn needs_go(cfg: &InitConfig, in_cgroup: bool, resctrl: bool) -> bool {
-    !in_cgroup || resctrl || (cfg.namespaces.new_user() && !cfg.namespaces.two_step())
+    !in_cgroup || resctrl || cfg.namespaces.maps_before_go()
 }
 
 fn drive_to_ready(
@@ -226,7 +235,7 @@ fn drive_to_ready(
     if let Some(group) = resctrl {
         group.add(child)?;
     }
-    if cfg.namespaces.new_user() && !cfg.namespaces.two_step() {
+    if cfg.namespaces.maps_before_go() {
         namespaces::write_id_maps(cfg.spec, child)?;
     }
     if go {
